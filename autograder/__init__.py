@@ -1,0 +1,9 @@
+"""Course package of Assignment 12 (DDPM on MNIST): reference implementation and autograder.
+
+- ``autograder.provided`` / ``autograder.reference``: the notebook's provided code and reference answers.
+- ``autograder.checks``: one check per auto-graded rubric item.
+- ``autograder.grade``: grade a notebook's answers in isolated processes.
+- ``autograder.notebook``: what the hidden test cells call.
+"""
+NOTEBOOK = "assignment12.ipynb"
+ASSIGNMENT = "assignment12"

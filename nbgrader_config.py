@@ -1,0 +1,27 @@
+"""nbgrader configuration of the Assignment 12 course (the repository root is the course directory)."""
+import os
+
+c = get_config()  # noqa: F821 (nbgrader provides get_config)
+
+c.CourseDirectory.course_id = "deep-learning-assignment12"
+c.CourseDirectory.db_assignments = [dict(name="assignment12")]
+
+# The source notebook marks answers as in the course owner's score sheet.
+c.ClearSolutions.begin_solution_delimeter = "### BEGIN ANSWER"
+c.ClearSolutions.end_solution_delimeter = "### END ANSWER"
+c.ClearSolutions.code_stub = dict(python="# YOUR CODE HERE\nraise NotImplementedError()")
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.ClearHiddenTests.begin_test_delimeter = "### BEGIN HIDDEN TESTS"
+c.ClearHiddenTests.end_test_delimeter = "### END HIDDEN TESTS"
+
+# Grading runs the notebook in quick mode (it is on whenever NBGRADER_EXECUTION is set):
+# its slowest cell, 100 sampling steps for ten batches, takes about 30 s on 2 CPU cores.
+c.Execute.timeout = 300
+
+# nbgrader scores a test cell 0 if anything reaches stderr. The hidden tests send nothing there,
+# but the kernel inherits this environment: keep harmless library warnings out of it.
+os.environ.setdefault("PYTHONWARNINGS", "ignore")
+
+# Never let a run away notebook flood the gradebook and the feedback.
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100
