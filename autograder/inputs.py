@@ -1,0 +1,219 @@
+"""Controlled inputs and spies that the checks hand to a student's code.
+
+They run in the same process as the student's code and only record what they see;
+judging happens elsewhere, on plain tensors (see ``autograder.sandbox``).
+Shapes: images ``(N, 1, 32, 32)``, time steps and labels ``(N,)``.
+"""
+import contextlib
+import inspect
+import io
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from . import provided
+
+STEPS = 1000  # the checks always use the full schedule of the score sheet
+
+
+def schedule(steps: int = STEPS) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Fresh tensors ``beta``, ``alpha``, ``alpha_bar`` of the notebook's noise schedule."""
+    beta = torch.linspace(1e-4, 0.02, steps)
+    alpha = 1.0 - beta
+    return beta, alpha, torch.cumprod(alpha, dim=0)
+
+
+def digit_batch(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` synthetic MNIST-like images in [-1, 1] (dark background, bright blobs) and labels."""
+    g = torch.Generator().manual_seed(seed)
+    grid = torch.arange(32, dtype=torch.float32)
+    images = torch.full((n, 1, 32, 32), -1.0)
+    for _ in range(3):
+        cy, cx = (torch.rand(2, n, 1, 1, generator=g) * 16 + 8)
+        width = torch.rand(n, 1, 1, generator=g) * 3 + 1.5
+        blob = torch.exp(-((grid[:, None] - cy) ** 2 + (grid[None, :] - cx) ** 2) / (2 * width ** 2))
+        images[:, 0] += 2.5 * blob
+    labels = torch.randint(10, (n,), generator=g)
+    return images.clamp(-1, 1), labels
+
+
+def plain(value: Any) -> Any:
+    """A copy of a student's value as plain data: tensors, numbers, strings and containers of them."""
+    if isinstance(value, torch.Tensor):
+        return torch.Tensor.as_subclass(value, torch.Tensor).detach().cpu().clone()
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.array(value, copy=True))
+    if isinstance(value, bool):
+        return bool(int.__int__(value))
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, np.generic):
+        return plain(value.item())
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in list(value)] if len(value) < 10_000 else "a long sequence"
+    return f"a {type(value).__name__}"
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for the student: the exception's type and message."""
+    message = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {message[0][:300]}" if message else type(error).__name__
+
+
+def call_quietly(fn, *args, **kwargs):
+    """Call a student's function quietly; pass ``device`` only if it takes one. Returns (value, error)."""
+    if fn is None:
+        return None, "the function is not defined"
+    try:
+        if "device" in inspect.signature(fn).parameters:
+            kwargs["device"] = torch.device("cpu")
+    except (TypeError, ValueError):
+        pass
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return fn(*args, **kwargs), None
+    except (Exception, SystemExit) as error:
+        return None, describe_error(error)
+
+
+def eps_bank(seed: int, conditional: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The fixed noise estimates of ``EpsBank``: one image per time step, and one per label."""
+    g = torch.Generator().manual_seed(seed)
+    per_step = torch.randn(STEPS, 1, 32, 32, generator=g)
+    per_label = torch.randn(10, 1, 32, 32, generator=g) if conditional else None
+    return per_step, per_label
+
+
+class EpsBank(nn.Module):
+    """A stand-in for the trained U-Net: ε_θ(x, t[, label]) = G[t] (+ H[label]), recording every call.
+
+    Its estimate does not depend on ``x``, so a check can separate the terms of each sampling step.
+    Like the U-Net, it needs ``t`` as a tensor and the label as an integer tensor.
+    """
+
+    def __init__(self, seed: int, conditional: bool = False):
+        super().__init__()
+        self.per_step, self.per_label = eps_bank(seed, conditional)
+        self.conditional = conditional
+        self.calls: list[dict] = []
+
+    def forward(self, x, t, label=None):
+        record = {"x": plain(x), "t": plain(t)}
+        if self.conditional:
+            record["label"] = plain(label)
+        self.calls.append(record)
+        eps = self.per_step[t.long()]
+        if self.conditional:
+            eps = eps + F.embedding(label, self.per_label.flatten(1)).view(-1, 1, 32, 32)
+        return eps.to(x.dtype)
+
+
+class TinyNoiseModel(nn.Module):
+    """A small trainable stand-in for the U-Net in the training checks, recording every call."""
+
+    def __init__(self, conditional: bool = False):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 1, kernel_size=3, padding=1)
+        self.time = nn.Linear(2, 1)
+        self.label_embedding = nn.Embedding(10, 1) if conditional else None
+        self.calls: list[dict] = []
+
+    def forward(self, x, t, label=None):
+        phase = torch.stack([torch.sin(t / 100.0), torch.cos(t / 100.0)], dim=-1).to(self.time.weight.dtype)
+        out = self.conv(x.to(self.conv.weight.dtype)) + self.time(phase).view(-1, 1, 1, 1)
+        record = {"x": plain(x), "t": plain(t), "grad": torch.is_grad_enabled()}
+        if self.label_embedding is not None:
+            record["label"] = plain(label)
+            out = out + self.label_embedding(label).view(-1, 1, 1, 1)
+        record["out"] = plain(out)
+        self.calls.append(record)
+        return out
+
+
+class NoisySamplesSpy:
+    """Stands in for ``generate_noisy_samples`` with noisy batches that the reference made beforehand.
+
+    ``prepared`` holds one ``(x_0, x_t, noise, t)`` per known batch; a call with a known batch
+    returns its ``(x_t, noise, t)``, and any other call the next prepared one. Inputs and outputs
+    are recorded.
+    """
+
+    def __init__(self, prepared: list[tuple[torch.Tensor, ...]]):
+        self.prepared = prepared
+        self.calls: list[dict] = []
+
+    def __call__(self, x_0, beta):
+        known = [p for p in self.prepared if isinstance(x_0, torch.Tensor) and p[0].shape == x_0.shape
+                 and torch.equal(p[0], plain(x_0).to(p[0].dtype))]
+        _, x_t, noise, t = known[0] if known else self.prepared[len(self.calls) % len(self.prepared)]
+        x_t, noise, t = x_t.clone(), noise.clone(), t.clone()
+        self.calls.append({"x_0": plain(x_0), "beta": plain(beta), "x_t": x_t.clone(), "noise": noise.clone(),
+                           "t": t.clone(), "grad": torch.is_grad_enabled()})
+        return x_t, noise, t
+
+
+def metrics_spy(log: list) -> type:
+    """The provided ``Metrics`` class, recording into ``log`` the values added to any instance."""
+
+    class MetricsSpy(provided.Metrics):
+        def add(self, count, *values):
+            log.append({"count": plain(count), "values": plain(list(values)), "grad": torch.is_grad_enabled()})
+            super().add(count, *values)
+
+    return MetricsSpy
+
+
+def plotter_spy(log: list) -> type:
+    """A ``Plotter`` class that records into ``log`` the points it is given, and draws nothing."""
+
+    class PlotterSpy:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def add(self, x, y):
+            log.append(plain(y))
+
+    return PlotterSpy
+
+
+class SamplerSpy:
+    """A stand-in for a sampling function that records its inputs and returns them unchanged."""
+
+    def __init__(self):
+        self.calls: list[dict] = []
+
+    def __call__(self, x, model, beta, *args, **kwargs):
+        label = kwargs.get("label", args[0] if args else None)
+        self.calls.append({"x": plain(x), "model": getattr(model, "name", f"a {type(model).__name__}"),
+                           "beta": plain(beta), "label": plain(label)})
+        return x, [np.asarray(plain(x)) for _ in range(10)]
+
+
+class Sentinel:
+    """A named placeholder for a trained model, so a check can tell which one a cell passes on."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError(f"the checks do not run the trained model {self.name}")
+
+
+class PlotStub:
+    """Stands in for ``matplotlib.pyplot``: every function does nothing; ``imshow`` calls a hook."""
+
+    def __init__(self, on_imshow: Callable[[], None] = lambda: None):
+        self._on_imshow = on_imshow
+
+    def imshow(self, *args, **kwargs):
+        self._on_imshow()
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None

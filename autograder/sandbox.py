@@ -1,0 +1,182 @@
+"""Run the observing half of checks in isolated child processes.
+
+The children are forked before this process loads the reference answers (``python -m
+autograder.grade`` starts fresh for every notebook), so no student code can reach them in memory;
+the data they need from the reference comes through a pipe afterwards. Each child gets a time
+limit, a memory limit, no terminal output, a private working folder, and an audit hook that refuses
+subprocesses, sockets, ctypes, walking the garbage collector, writing files outside its folder and
+reading files outside Python's installation. It sends its observations back as bytes that the
+parent loads with ``torch.load(weights_only=True)``: tensors, numbers, strings and containers only.
+"""
+import io
+import multiprocessing
+import multiprocessing.connection
+import os
+import resource
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .checks import Check, all_checks
+from .inputs import describe_error
+from .namespace import student_namespace
+from .submission import Submission
+
+MAX_PAYLOAD = 256_000_000
+CHECKS = {check.item: check for check in all_checks()}  # imported here, before any student code runs
+_save = torch.save
+
+
+def _dump(value: Any) -> bytes:
+    buffer = io.BytesIO()
+    _save(value, buffer)
+    return buffer.getvalue()
+
+
+def _load(payload: bytes) -> Any:
+    return torch.load(io.BytesIO(payload), weights_only=True)
+
+
+# --- the child -------------------------------------------------------------------------------
+
+_BLOCKED_EVENTS = frozenset({
+    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
+    "socket.connect", "socket.bind", "socket.sendto", "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata",
+    "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames",
+    "os.remove", "os.rmdir", "os.rename", "os.truncate", "os.chmod", "os.link", "os.symlink", "shutil.rmtree",
+})
+_PATH_EVENTS = frozenset({"open", "os.listdir", "os.scandir"})
+
+
+def _audit_hook(work_dir: str):
+    """An audit hook that confines file access; see the module docstring."""
+    package = str(Path(__file__).resolve().parent)
+    readable = tuple({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr", "/lib",
+                                                    "/lib64", "/etc", "/proc", "/sys", "/dev") if p})
+    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+    def hook(event: str, args: tuple) -> None:
+        if event in _BLOCKED_EVENTS:
+            raise PermissionError(f"not allowed while grading: {event}")
+        if event not in _PATH_EVENTS or not args or not isinstance(args[0], (str, bytes)):
+            return
+        path = os.path.realpath(os.fsdecode(args[0]))
+        if path.startswith(work_dir):
+            return
+        writing = event == "open" and ((isinstance(args[1], str) and any(c in args[1] for c in "wax+"))
+                                       or (isinstance(args[2], int) and args[2] & write_flags))
+        if writing or path.startswith(package) or not path.startswith(readable):
+            raise PermissionError(f"not allowed while grading: {event} {os.fsdecode(args[0])}")
+
+    return hook
+
+
+def _confine(memory_bytes: int) -> None:
+    """Limits for the child: its own process group, memory, file size, no output, a private folder."""
+    os.setpgid(0, 0)
+    page = os.sysconf("SC_PAGE_SIZE")
+    with open("/proc/self/statm") as statm:
+        in_use = int(statm.read().split()[0]) * page
+    limit = in_use + memory_bytes
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16_000_000, 16_000_000))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    torch.set_num_threads(1)
+    work_dir = os.path.realpath(tempfile.mkdtemp(prefix="a12-check-"))
+    os.chdir(work_dir)
+    sys.addaudithook(_audit_hook(work_dir))
+
+
+class _NoReference:
+    """An import hook that refuses to load the reference answers."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.endswith(".reference") and name.startswith(__package__):
+            raise ImportError("the reference answers cannot be imported while grading")
+        return None
+
+
+def _child(item: str, submission: Submission, data_receiver, sender, memory_bytes: int) -> None:
+    try:
+        _confine(memory_bytes)
+        sys.meta_path.insert(0, _NoReference())
+        check = CHECKS[item]
+        data = _load(data_receiver.recv_bytes())
+        ns = student_namespace(submission)
+        payload = _dump({"observations": check.observe(ns, submission, data)})
+    except BaseException as error:  # the student's code may raise anything, SystemExit included
+        try:
+            payload = _dump({"error": describe_error(error)})
+        except BaseException:
+            payload = b""
+    try:
+        sender.send_bytes(payload)
+    finally:
+        os._exit(0)
+
+
+# --- the parent ------------------------------------------------------------------------------
+
+def _stop(process) -> None:
+    if process.is_alive():
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            process.kill()
+    process.join()
+
+
+def observe_isolated(checks: list[Check], submission: Submission, timeout_s: float = 60,
+                     memory_bytes: int = 2_000_000_000) -> dict[str, dict]:
+    """Observe every check in its own child process, all at once; all must end within ``timeout_s``.
+
+    Returns, per item, ``{"observations": ...}`` or ``{"error": "why there are none"}``.
+    """
+    context = multiprocessing.get_context("fork")
+    running, data_senders = {}, []
+    for check in checks:
+        receiver, sender = context.Pipe(duplex=False)
+        data_receiver, data_sender = context.Pipe(duplex=False)
+        process = context.Process(target=_child, daemon=True,
+                                  args=(check.item, submission, data_receiver, sender, memory_bytes))
+        process.start()
+        sender.close()
+        data_receiver.close()
+        running[receiver] = (check.item, process)
+        data_senders.append(data_sender)
+    for check, data_sender in zip(checks, data_senders):  # only now may this process load the reference
+        try:
+            data_sender.send_bytes(_dump(check.prepare()))
+        except OSError:
+            pass  # that child has already ended; its outcome says why
+        data_sender.close()
+    outcome: dict[str, dict] = {}
+    deadline = time.monotonic() + timeout_s
+    while running:
+        ready = multiprocessing.connection.wait(list(running), timeout=max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        for receiver in ready:
+            item, process = running.pop(receiver)
+            try:
+                payload = receiver.recv_bytes(MAX_PAYLOAD)
+                outcome[item] = _load(payload) if payload else {"error": "the checks could not record anything"}
+            except (EOFError, OSError):
+                process.join(5)
+                outcome[item] = {"error": f"the student's code ended the process (exit code {process.exitcode})"}
+            except Exception as error:
+                outcome[item] = {"error": f"the observations could not be read back ({describe_error(error)})"}
+            _stop(process)
+    for receiver, (item, process) in running.items():
+        _stop(process)
+        outcome[item] = {"error": f"the student's code did not finish within {timeout_s:g} s"}
+    return outcome
