@@ -83,36 +83,79 @@ def call_quietly(fn, *args, **kwargs):
         return None, describe_error(error)
 
 
+def _need_label(label) -> None:
+    if label is None:  # the message of UNetConditional, with a hint
+        raise TypeError("forward() missing 1 required positional argument: 'label' (pass the labels to the model)")
+
+
 def eps_bank(seed: int, conditional: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The fixed noise estimates of ``EpsBank``: one image per time step, and one per label."""
+    """The fixed parts of ``EpsBank``'s estimates: one image per time step, and one per label."""
     g = torch.Generator().manual_seed(seed)
     per_step = torch.randn(STEPS, 1, 32, 32, generator=g)
     per_label = torch.randn(10, 1, 32, 32, generator=g) if conditional else None
     return per_step, per_label
 
 
-class EpsBank(nn.Module):
-    """A stand-in for the trained U-Net: ε_θ(x, t[, label]) = G[t] (+ H[label]), recording every call.
+def eps_estimate(x: torch.Tensor, t: torch.Tensor, label: torch.Tensor | None, per_step: torch.Tensor,
+                 per_label: torch.Tensor | None, alpha_bar: torch.Tensor) -> torch.Tensor:
+    """ε_θ(x, t[, label]) = x/√(1−ᾱ_t) + G[t] (+ H[label]): the exact noise estimate for data x_0 = 0,
+    plus a known image per step (and label), so that a sampler's steps can be told apart and
+    its samples stay of order 1."""
+    t = t.long()
+    eps = x / torch.sqrt(1 - alpha_bar[t]).to(x.dtype).view(-1, *[1] * (x.dim() - 1)) + per_step[t].to(x.dtype)
+    if per_label is not None:
+        eps = eps + F.embedding(label, per_label.flatten(1)).view(-1, 1, 32, 32).to(x.dtype)
+    return eps
 
-    Its estimate does not depend on ``x``, so a check can separate the terms of each sampling step.
+
+class EpsBank(nn.Module):
+    """A stand-in for the trained U-Net, with the known estimate ``eps_estimate``; records every call.
+
     Like the U-Net, it needs ``t`` as a tensor and the label as an integer tensor.
     """
 
     def __init__(self, seed: int, conditional: bool = False):
         super().__init__()
         self.per_step, self.per_label = eps_bank(seed, conditional)
+        self.alpha_bar = schedule()[2]
         self.conditional = conditional
         self.calls: list[dict] = []
 
     def forward(self, x, t, label=None):
         record = {"x": plain(x), "t": plain(t)}
         if self.conditional:
+            _need_label(label)
             record["label"] = plain(label)
         self.calls.append(record)
-        eps = self.per_step[t.long()]
-        if self.conditional:
-            eps = eps + F.embedding(label, self.per_label.flatten(1)).view(-1, 1, 32, 32)
-        return eps.to(x.dtype)
+        return eps_estimate(x, t, label if self.conditional else None, self.per_step, self.per_label,
+                            self.alpha_bar)
+
+
+@contextlib.contextmanager
+def recording_random_draws(draws: list, model_calls: list):
+    """Record every 4-d tensor that ``torch.randn``/``randn_like``/``normal``/``rand``/``rand_like`` return.
+
+    Each record notes how many model calls came before it, so a check can tell which noise
+    belongs to which minibatch when a student adds noise without ``generate_noisy_samples``.
+    """
+    names = ("randn", "randn_like", "normal", "rand", "rand_like")
+    originals = {name: getattr(torch, name) for name in names}
+
+    def recorder(fn):
+        def draw(*args, **kwargs):
+            out = fn(*args, **kwargs)
+            if isinstance(out, torch.Tensor) and out.dim() == 4:
+                draws.append({"value": plain(out), "before": len(model_calls)})
+            return out
+        return draw
+
+    for name in names:
+        setattr(torch, name, recorder(originals[name]))
+    try:
+        yield
+    finally:
+        for name in names:
+            setattr(torch, name, originals[name])
 
 
 class TinyNoiseModel(nn.Module):
@@ -128,8 +171,9 @@ class TinyNoiseModel(nn.Module):
     def forward(self, x, t, label=None):
         phase = torch.stack([torch.sin(t / 100.0), torch.cos(t / 100.0)], dim=-1).to(self.time.weight.dtype)
         out = self.conv(x.to(self.conv.weight.dtype)) + self.time(phase).view(-1, 1, 1, 1)
-        record = {"x": plain(x), "t": plain(t), "grad": torch.is_grad_enabled()}
+        record = {"x": plain(x), "t": plain(t), "grad": torch.is_grad_enabled(), "index": len(self.calls)}
         if self.label_embedding is not None:
+            _need_label(label)
             record["label"] = plain(label)
             out = out + self.label_embedding(label).view(-1, 1, 1, 1)
         record["out"] = plain(out)

@@ -29,6 +29,7 @@ from .submission import Submission
 
 MAX_PAYLOAD = 256_000_000
 CHECKS = {check.item: check for check in all_checks()}  # imported here, before any student code runs
+torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # its first use imports for a second: do it once, here
 _save = torch.save
 
 

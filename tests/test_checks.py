@@ -1,0 +1,31 @@
+"""Every seeded mistake loses exactly its rubric points on its own item; every alternative
+correct answer gets full points."""
+import pytest
+
+from autograder.checks import all_checks, run_check
+from autograder.namespace import student_namespace
+
+from .catalogue import ALTERNATIVES, MISTAKES, Case, variant
+
+
+def grade_in_process(submission) -> dict:
+    """All checks, observed and judged in this process (the catalogue holds no hostile code)."""
+    results = {}
+    for check in all_checks():
+        results[check.item] = run_check(check, student_namespace(submission), submission)
+    return results
+
+
+def test_catalogue_size():
+    assert len(MISTAKES) >= 25 and len(ALTERNATIVES) >= 10
+    assert len({c.item for c in MISTAKES}) == 9  # every auto-graded item has seeded mistakes
+
+
+@pytest.mark.parametrize("case", MISTAKES + ALTERNATIVES, ids=lambda c: f"{c.item} {c.name}")
+def test_case_scores_exactly_its_points(case: Case, reference):
+    results = grade_in_process(variant(reference, case))
+    got = {item: r.points for item, r in results.items()}
+    expected = {item: r.max_points for item, r in results.items()} | {case.item: case.points}
+    assert got == expected, results[case.item].reasons
+    lost = results[case.item].max_points - case.points
+    assert len(results[case.item].reasons) >= (1 if lost else 0)

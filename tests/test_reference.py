@@ -1,0 +1,60 @@
+"""One source of truth: the notebook's code equals autograder.provided and autograder.reference,
+and the reference earns every auto-graded point."""
+import ast
+import inspect
+
+import torch
+
+from autograder import provided, reference
+from autograder.checks import all_checks, run_check
+from autograder.namespace import student_namespace
+
+from .conftest import SOLUTION, SOURCE, nbgrader_cells
+
+HELPERS = {"noisy_sample_coefficients", "reverse_step_coefficients"}  # used by the checks, not in the notebook
+
+
+def notebook_definitions(path) -> dict[str, str]:
+    """ast.dump of every top-level function and class of the notebook's code cells, by name."""
+    definitions = {}
+    for cell in nbgrader_cells(path):
+        if cell["cell_type"] != "code":
+            continue
+        source = "\n".join(l for l in "".join(cell["source"]).splitlines() if not l.startswith("%"))
+        for node in ast.parse(source).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                assert node.name not in definitions, f"{node.name} is defined twice"
+                definitions[node.name] = ast.dump(node)
+    return definitions
+
+
+def module_definitions(module) -> dict[str, str]:
+    tree = ast.parse(inspect.getsource(module))
+    return {n.name: ast.dump(n) for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+
+
+def test_notebook_code_equals_the_modules():
+    notebook = notebook_definitions(SOURCE)
+    modules = {**module_definitions(provided), **module_definitions(reference)}
+    assert set(notebook) == set(modules) - HELPERS
+    for name, dump in notebook.items():
+        assert dump == modules[name], f"{name} differs between the notebook and autograder/"
+
+
+def test_solution_code_equals_the_reference():
+    solution = notebook_definitions(SOLUTION)
+    for name, dump in module_definitions(reference).items():
+        if name not in HELPERS:
+            assert solution[name] == dump, name
+
+
+def test_reference_earns_every_point(reference):
+    ns = student_namespace(reference)
+    results = [run_check(check, ns, reference) for check in all_checks()]
+    assert [(r.item, r.points, r.reasons) for r in results] == [(r.item, r.max_points, []) for r in results]
+    assert sum(r.points for r in results) == 13
+
+
+def test_schedule_matches_the_score_sheet():
+    assert provided.diffusion_steps == 1000
+    assert torch.equal(provided.beta, torch.linspace(1e-4, 0.02, 1000))
