@@ -6,6 +6,7 @@ has used up ``submission_timeout`` seconds or its kernel has died, the remaining
 run: each gets an error output with the reason. nbgrader then scores their test cells 0 and keeps the
 points of everything that ran. ``skip_reason`` runs nothing at all (for a submission whose run failed).
 """
+import math
 import time
 
 from nbclient.exceptions import DeadKernelError
@@ -41,7 +42,7 @@ class LimitedExecute(Execute):
                     mark_not_run(cell, self._stopped)
             return nb, resources
         self._cell_timeout = self.timeout
-        self._deadline = None if self.submission_timeout is None else time.monotonic() + self.submission_timeout
+        self._deadline = None  # set when the first cell starts: the kernel's start does not count
         return super().preprocess(nb, resources, km)
 
     def _limit_cell_to_deadline(self) -> None:
@@ -50,7 +51,7 @@ class LimitedExecute(Execute):
             self._stopped = f"not run: the submission used up its time limit of {self.submission_timeout} s"
             return
         if self._cell_timeout is None or left < self._cell_timeout:
-            self.timeout = max(1, int(left))
+            self.timeout = math.ceil(left)  # an interrupted cell ends after the deadline
             self.error_on_timeout = dict(ename="CellTimeoutError", evalue="", traceback=[
                 f"CellTimeoutError: the submission reached its time limit of {self.submission_timeout} s "
                 "while running this cell"])
@@ -58,6 +59,8 @@ class LimitedExecute(Execute):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
+        if self._deadline is None and self.submission_timeout is not None:
+            self._deadline = time.monotonic() + self.submission_timeout
         if self._stopped is None and self._deadline is not None:
             self._limit_cell_to_deadline()
         if self._stopped:
