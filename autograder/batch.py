@@ -37,6 +37,7 @@ from .plugins.execute import NOT_RUN
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 GRACE_S = 120  # nbgrader's start, the kernel's start and writing the results, on top of the time limit
+NOT_RUN_LIMIT_S = 120  # grading a notebook again without running it takes seconds
 
 
 @dataclass
@@ -154,7 +155,7 @@ def grade_student(root: Path, student: str, base_db: Path, work: Path, env: dict
               if run.returncode is None else f"nbgrader failed: {log_tail(log, 1)}")
     fallback_db = work / f"{student}-not-run.db"
     shutil.copy(base_db, fallback_db)
-    fallback = run_nbgrader(root, student, fallback_db, log, env, GRACE_S,
+    fallback = run_nbgrader(root, student, fallback_db, log, env, NOT_RUN_LIMIT_S,
                             [f"--LimitedExecute.skip_reason=not run: {reason}. Ask the instructor."])
     return run, fallback, log
 
