@@ -21,21 +21,17 @@ tr.low td { font-weight: bold; }
 """
 
 
-def histogram(values: list[float], top: float, bins: list[tuple[float, float]]) -> str:
-    """Rows of a histogram table: one per bin [low, high), the last bin closed at ``top``."""
-    rows = []
-    counts = [sum(low <= v < high or (high == top and v == top) for v in values) for low, high in bins]
+def histogram(values: list[float], top: float, step: int) -> str:
+    """Rows of a histogram table with bins of ``step`` points from 0 to ``top`` (the last bin holds ``top``)."""
+    lows = list(range(0, int(top) + 1, step))
+    counts = [sum(low <= v < low + step for v in values) for low in lows]
     most = max(counts + [1])
-    for (low, high), count in zip(bins, counts):
-        label = f"{low:g}" if high - low == 1 and high != top else f"{low:g}–{high:g}"
+    rows = []
+    for low, count in zip(lows, counts):
+        label = f"{low}" if step == 1 else f"{low}–{min(low + step - 1, top):g}"
         rows.append(f'<tr><td class="n">{label}</td><td class="n">{count}</td>'
                     f'<td style="width:300px"><div class="bar" style="width:{300 * count // most}px"></div></td></tr>')
     return "\n".join(rows)
-
-
-def bins_of(top: float, step: float) -> list[tuple[float, float]]:
-    edges = [i * step for i in range(int(top // step) + 1)] + ([top] if top % step else [])
-    return list(zip(edges[:-1], edges[1:]))
 
 
 def item_means(sheet: ScoreSheet) -> str:
@@ -43,15 +39,14 @@ def item_means(sheet: ScoreSheet) -> str:
     rows = []
     for item in sheet.items:
         scores = [row.points[item.item] for row in sheet.rows if row.points.get(item.item) is not None]
+        by = "nbgrader" if item.kind == "auto" else "hand"
+        head = f"<td>{item.item}</td><td>{by}</td><td class='n'>{item.max_points:g}</td>"
         if not scores:
-            rows.append(f"<tr><td>{item.item}</td><td>{item.kind}</td><td class='n'>{item.max_points:g}</td>"
-                        "<td class='n'>–</td><td class='n'>0</td><td class='note'>not graded yet</td></tr>")
+            rows.append(f"<tr>{head}<td class='n'>–</td><td class='n'>0</td><td class='note'>not graded yet</td></tr>")
             continue
-        mean = sum(scores) / len(scores)
-        share = mean / item.max_points
+        share = sum(scores) / len(scores) / item.max_points
         low = ' class="low"' if share < LOW else ""
-        rows.append(f"<tr{low}><td>{item.item}</td><td>{item.kind}</td><td class='n'>{item.max_points:g}</td>"
-                    f"<td class='n'>{mean:.2f}</td><td class='n'>{len(scores)}</td>"
+        rows.append(f"<tr{low}>{head}<td class='n'>{share * item.max_points:.2f}</td><td class='n'>{len(scores)}</td>"
                     f'<td style="width:300px"><div class="bar" style="width:{max(0, min(300, int(300 * share)))}px">'
                     "</div></td></tr>")
     return "\n".join(rows)
@@ -75,13 +70,13 @@ def render(sheet: ScoreSheet, title: str = "Assignment 12: score sheet summary")
 {", ".join(missed) if missed else "none"}.</p>
 <h2>Totals (of {sheet.max_points:g}), completely graded submissions</h2>
 <table><tr><th>points</th><th>students</th><th></th></tr>
-{histogram(complete, sheet.max_points, bins_of(sheet.max_points, 5))}</table>
+{histogram(complete, sheet.max_points, 5)}</table>
 <p class="note">Not yet completely graded: {len(so_far)} (points so far: {", ".join(f"{p:g}" for p in so_far) or "–"}).</p>
 <h2>Auto-graded points (of {auto_max:g}), all submissions</h2>
 <table><tr><th>points</th><th>students</th><th></th></tr>
-{histogram(auto, auto_max, bins_of(auto_max, 1))}</table>
+{histogram(auto, auto_max, 1)}</table>
 <h2>Mean per item</h2>
-<table><tr><th>item</th><th>graded</th><th>points</th><th>mean</th><th>students</th><th>share of the points</th></tr>
+<table><tr><th>item</th><th>graded by</th><th>points</th><th>mean</th><th>students</th><th>share of the points</th></tr>
 {item_means(sheet)}</table>
 <p class="note">Red: mean under {LOW:.0%} of the item's points. Means count the students graded on that item.</p>
 </body></html>
