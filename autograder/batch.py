@@ -34,8 +34,10 @@ from nbgrader.api import Gradebook, MissingEntry
 from . import ASSIGNMENT, NOTEBOOK, course, gradebook, mnist
 from .collect import STUDENT_ID
 from .plugins.execute import NOT_RUN
+from .submission import SubmissionError, read_submission
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+EXCEPTION = re.compile(r"^\s+([\w.]*(?:Error|Exception|Exit)\b: .*)$")
 GRACE_S = 120  # nbgrader's start, the kernel's start and writing the results, on top of the time limit
 NOT_RUN_LIMIT_S = 120  # grading a notebook again without running it takes seconds
 
@@ -58,6 +60,19 @@ class Run:
     returncode: int | None  # None: killed at the time limit
     seconds: float
     db: Path
+
+
+@dataclass
+class Attempt:
+    """What a worker did for one student: nbgrader's run, and the run without running the notebook."""
+    run: Run | None  # None: nbgrader was not started, the notebook cannot be read
+    fallback: Run | None
+    problem: str
+    log: Path
+
+    @property
+    def seconds(self) -> float:
+        return sum(r.seconds for r in (self.run, self.fallback) if r)
 
 
 def submitted_students(root: Path) -> list[str]:
@@ -121,11 +136,12 @@ def run_nbgrader(root: Path, student: str, db: Path, log: Path, env: dict[str, s
     return Run(returncode, time.monotonic() - start, db)
 
 
-def log_tail(log: Path, lines: int = 3) -> str:
-    """The last error lines of a log, to explain a failure in one place."""
+def failure_of(log: Path) -> str:
+    """Why nbgrader failed, from its log: the last exception of the last traceback (or error line)."""
     text = log.read_text(errors="replace").splitlines()
-    errors = [line.strip() for line in text if "ERROR" in line or "Error" in line]
-    return " | ".join((errors or text)[-lines:])
+    exceptions = [m[1] for line in text if (m := EXCEPTION.match(line))]
+    errors = [line.split("ERROR]", 1)[1].strip() for line in text if "ERROR]" in line]
+    return (exceptions or errors or ["no message"])[-1]
 
 
 def not_run_reason(root: Path, student: str) -> str:
@@ -140,46 +156,43 @@ def not_run_reason(root: Path, student: str) -> str:
 
 
 def grade_student(root: Path, student: str, base_db: Path, work: Path, env: dict[str, str],
-                  timeout_s: float) -> tuple[Run, Run | None, Path]:
-    """Autograde one student in a worker; if that fails, grade the notebook again without running it."""
+                  timeout_s: float) -> Attempt:
+    """Autograde one student in a worker; if nbgrader fails, grade the notebook again without running it."""
     log = root / ".a12" / "logs" / f"{student}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("")
-    db = work / f"{student}.db"
-    shutil.copy(base_db, db)
-    run = run_nbgrader(root, student, db, log, env, timeout_s + GRACE_S,
+    try:
+        read_submission(root / "submitted" / student / ASSIGNMENT / NOTEBOOK)
+    except SubmissionError as error:
+        return Attempt(None, None, str(error), log)
+    shutil.copy(base_db, work / f"{student}.db")
+    run = run_nbgrader(root, student, work / f"{student}.db", log, env, timeout_s + GRACE_S,
                        [f"--LimitedExecute.submission_timeout={int(timeout_s)}"])
     if run.returncode == 0:
-        return run, None, log
-    reason = (f"nbgrader was stopped after {run.seconds:.0f} s (time limit {timeout_s:.0f} s)"
-              if run.returncode is None else f"nbgrader failed: {log_tail(log, 1)}")
-    fallback_db = work / f"{student}-not-run.db"
-    shutil.copy(base_db, fallback_db)
-    fallback = run_nbgrader(root, student, fallback_db, log, env, NOT_RUN_LIMIT_S,
-                            [f"--LimitedExecute.skip_reason=not run: {reason}. Ask the instructor."])
-    return run, fallback, log
+        return Attempt(run, None, "", log)
+    problem = (f"nbgrader was stopped at the time limit, after {run.seconds:.0f} s" if run.returncode is None
+               else f"nbgrader failed: {failure_of(log)}")
+    shutil.copy(base_db, work / f"{student}-not-run.db")
+    fallback = run_nbgrader(root, student, work / f"{student}-not-run.db", log, env, NOT_RUN_LIMIT_S,
+                            [f"--LimitedExecute.skip_reason=not run: {problem}. Ask the instructor."])
+    return Attempt(run, fallback, problem, log)
 
 
-def record(root: Path, db_url: str, student: str, run: Run, fallback: Run | None, log: Path) -> Outcome:
+def record(root: Path, db_url: str, student: str, attempt: Attempt) -> Outcome:
     """Merge one student's results into the course's gradebook (this process only) and describe them."""
-    seconds = run.seconds + (fallback.seconds if fallback else 0)
     with Gradebook(db_url) as gb:
-        max_points = sum(cell.max_score for cell in gb.find_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT).grade_cells
-                         if cell.cell_type == "code")
-    if fallback is None:
-        points = gradebook.merge_autograde(db_url, f"sqlite:///{run.db}", student)
-        problem = not_run_reason(root, student)
-        if problem:
-            gradebook.flag(db_url, student)
-        return Outcome(student, "graded", points, max_points, seconds, problem, log)
-    problem = (f"stopped at the time limit ({run.seconds:.0f} s)" if run.returncode is None
-               else f"nbgrader failed ({log_tail(log, 1)})")
-    if fallback.returncode == 0:
-        points = gradebook.merge_autograde(db_url, f"sqlite:///{fallback.db}", student)
+        cells = gb.find_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT).grade_cells
+        max_points = sum(cell.max_score for cell in cells if cell.cell_type == "code")
+    done = attempt.fallback or attempt.run
+    if done is None or done.returncode != 0:
+        gradebook.record_ungradable(db_url, student)
+        return Outcome(student, "not graded", 0.0, max_points, attempt.seconds, attempt.problem, attempt.log)
+    points = gradebook.merge_autograde(db_url, f"sqlite:///{done.db}", student)
+    problem = attempt.problem or not_run_reason(root, student)
+    if problem:
         gradebook.flag(db_url, student)
-        return Outcome(student, "graded without running", points, max_points, seconds, problem, log)
-    gradebook.record_ungradable(db_url, student)
-    return Outcome(student, "not graded", 0.0, max_points, seconds, f"{problem}; the notebook cannot be read", log)
+    status = "graded without running" if attempt.fallback else "graded"
+    return Outcome(student, status, points, max_points, attempt.seconds, problem, attempt.log)
 
 
 def progress_line(done: int, total: int, elapsed: float, outcome: Outcome) -> str:
@@ -223,7 +236,7 @@ def autograde(root: Path, students: list[str] | None = None, workers: int | None
         for future in as_completed(futures):
             student = futures[future]
             try:
-                outcome = record(root, db_url, student, *future.result())
+                outcome = record(root, db_url, student, future.result())
             except Exception as error:  # one student's failure never stops the batch
                 outcome = Outcome(student, "not graded", None, 0, 0, f"{type(error).__name__}: {error}")
             outcomes.append(outcome)

@@ -31,19 +31,24 @@ def auto_scores(root, student):
         return {g.name: g.auto_score for g in notebook.grades if g.cell.cell_type == "code"}, notebook.flagged
 
 
-def test_an_unreadable_notebook_gets_0_and_the_others_are_graded(released):
-    submit(released, "bob", (released / "release/assignment12/assignment12.ipynb").read_text())
+def test_notebooks_that_cannot_be_graded_get_0_and_the_others_are_graded(released):
+    release = (released / "release/assignment12/assignment12.ipynb").read_text()
+    submit(released, "bob", release)
     submit(released, "kim", '{"cells": [ this is not JSON')
+    submit(released, "lea", release.replace('"schema_version": 3', '"schema_version": 99', 1))  # nbgrader refuses it
     lines = []
-    outcomes = {o.student: o for o in batch.autograde(released, ["bob", "kim"], workers=2, progress=lines.append)}
+    outcomes = {o.student: o for o in batch.autograde(released, ["bob", "kim", "lea"], workers=2, progress=lines.append)}
     assert outcomes["bob"].status == "graded" and outcomes["bob"].auto_points == 0 and not outcomes["bob"].problem
-    assert outcomes["kim"].status == "not graded" and "cannot be read" in outcomes["kim"].problem
+    assert outcomes["kim"].status == "not graded" and "is not a valid notebook (not JSON" in outcomes["kim"].problem
+    assert outcomes["lea"].status == "not graded"
+    assert outcomes["lea"].problem == "nbgrader failed: One or more notebooks in the assignment use an newer version"
     assert "kim.log" in batch.summary_text(list(outcomes.values()))
-    scores, flagged = auto_scores(released, "kim")
-    assert len(scores) == 9 and set(scores.values()) == {0} and flagged
+    for student in ("kim", "lea"):
+        scores, flagged = auto_scores(released, student)
+        assert len(scores) == 9 and set(scores.values()) == {0} and flagged
     assert not auto_scores(released, "bob")[1]
-    assert lines[0].startswith("autograding 2 submissions with 2 workers")
-    assert [line.split("] ")[1].split()[0] for line in lines[1:]] == ["1/2", "2/2"]
+    assert lines[0].startswith("autograding 3 submissions with 2 workers")
+    assert [line.split("] ")[1].split()[0] for line in lines[1:]] == ["1/3", "2/3", "3/3"]
     # graded submissions are skipped until they change, or with force
     assert batch.autograde(released, ["bob"], progress=lines.append) == []
 
@@ -64,3 +69,14 @@ def test_a_run_killed_at_the_limit_is_graded_without_running(released, monkeypat
 def test_unknown_students_are_refused(released):
     with pytest.raises(course.CourseError, match="no submission in submitted/<student>/assignment12"):
         batch.autograde(released, ["nobody"])
+
+
+def test_the_failure_is_read_from_nbgraders_log(tmp_path):
+    log = tmp_path / "log"
+    log.write_text("[AutogradeApp | ERROR] There was an error processing assignment: x\n"
+                   "    Traceback (most recent call last):\n"
+                   "    nbformat.reader.NotJSONError: Notebook does not appear to be JSON\n"
+                   "[AutogradeApp | ERROR] Please see the above traceback\n")
+    assert batch.failure_of(log) == "nbformat.reader.NotJSONError: Notebook does not appear to be JSON"
+    log.write_text("[AutogradeApp | ERROR] No assignment with ID 'assignment12' exists in the database\n")
+    assert batch.failure_of(log) == "No assignment with ID 'assignment12' exists in the database"
