@@ -1,6 +1,4 @@
 """LimitedExecute: a time limit per submission, a dead kernel, and grading without running."""
-import nbformat
-import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.plugins.execute import NOT_RUN, LimitedExecute

@@ -3,7 +3,7 @@ import csv
 
 from nbgrader.api import Gradebook
 
-from autograder import scoresheet, summary
+from autograder import scoresheet
 
 from .test_gradebook import autograded
 from .test_rubric import AUTO, MANUAL, SECTIONS
@@ -55,15 +55,3 @@ def test_free_text_answers_not_graded_yet_are_marked_not_counted(tmp_path, grade
 
     table = scoresheet.table(sheet)
     assert table.splitlines()[2].split()[:5] == ["ada", "0", "0", "0", "2"] and "?" in table.splitlines()[2]
-
-
-def test_the_html_summary_marks_items_most_students_missed(tmp_path, gradebook_url):
-    for student, scores in (("ada", {"test_12_6d_sample_from_model": 2.0, "test_12_2a_closed_form_noisy_images": 1.0}),
-                            ("bob", {"test_12_6d_sample_from_model": 2.0})):
-        autograded(gradebook_url, student, scores)
-        grade_by_hand(gradebook_url, student, 1.0)
-    page = summary.write_html(scoresheet.read(gradebook_url), tmp_path / "summary.html").read_text()
-    missed = page.split("Items most students missed")[1].split("</p>")[0]
-    assert "12.5c" in missed and "12.6d" not in missed and "12.2a" not in missed  # 12.2a: mean 0.5 of 1
-    assert "2 completely graded" in page
-    assert page.count('<tr class="low">') == len(missed.split(","))
