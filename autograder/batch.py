@@ -11,7 +11,9 @@ student's results as that worker finishes. One submission's failure never stops 
 - nbgrader fails, or outlives the limit plus a grace period and is killed: the notebook is graded
   again without running it, every auto-graded item 0 with the reason in its test cell, so the
   free-text answers can still be graded in formgrader;
-- nbgrader cannot read the notebook at all: every auto-graded item gets 0 in the gradebook.
+- the notebook cannot be read (``autograder.submission``: not JSON, not nbformat 4, no nbgrader
+  metadata), or nbgrader fails on both tries: every auto-graded item gets 0 in the gradebook, and
+  the reader's or nbgrader's message says why.
 
 Each of these is flagged for review, reported at the end, and logged in ``.a12/logs/<student>.log``.
 """

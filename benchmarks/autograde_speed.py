@@ -68,7 +68,8 @@ def main() -> int:
     plain_scores = auto_scores(root)
     parallel = timed(f"a12 autograde, {args.n} in parallel",
                      lambda: batch.autograde(root, workers=args.workers, force=True, progress=lambda line: None))
-    same = auto_scores(root) == plain_scores
+    parallel_scores = auto_scores(root)
+    differ = sorted(k for k in plain_scores if plain_scores[k] != parallel_scores.get(k))
     one = timed("a12 autograde, one submission, all cores",
                 lambda: batch.autograde(root, students[:1], workers=1, force=True, progress=lambda line: None))
 
@@ -76,9 +77,11 @@ def main() -> int:
     print(f"{'plain nbgrader autograde, one after another':44}{sequential:9.1f}   ({sequential / args.n:.1f} s each)")
     print(f"{'a12 autograde, parallel':44}{parallel:9.1f}   speed-up {sequential / parallel:.2f}x (goal >= 1.8x)")
     print(f"{'one submission (a12 autograde)':44}{one:9.1f}   (goal <= 60 s)")
-    print(f"same auto scores from both: {'yes' if same else 'NO'}; {sum(plain_scores.values()):g} points over "
-          f"{args.n} submissions; load average after: {os.getloadavg()[0]:.1f}")
-    return 0 if same else 1
+    print(f"auto points over {args.n} submissions: plain {sum(plain_scores.values()):g}, "
+          f"a12 {sum(parallel_scores.values()):g}; load average after: {os.getloadavg()[0]:.1f}")
+    for key in differ:  # e.g. a cell past nbgrader's per-cell timeout on a machine busy with other work
+        print(f"  scores differ: {key}: plain {plain_scores[key]:g}, a12 {parallel_scores.get(key)}")
+    return 1 if differ else 0
 
 
 if __name__ == "__main__":
