@@ -56,7 +56,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Build a temporary course, grade fictitious students in parallel, print the score sheet."""
-    demo.run_demo(args.dir, args.workers, args.timeout)
+    demo.run_demo(args.dir, args.workers, args.timeout, args.course)
     return 0
 
 

@@ -102,12 +102,14 @@ def grade_by_hand(db_url: str, student: str, points: dict[str, float] | None = N
         gb.db.commit()
 
 
-def run_demo(folder: Path | None = None, workers: int | None = None, timeout_s: float = 600) -> Path:
-    """Run the demo in ``folder`` (default: a new temporary folder); return the course directory."""
+def run_demo(folder: Path | None = None, workers: int | None = None, timeout_s: float = 600,
+             repo: Path | None = None) -> Path:
+    """Run the demo in ``folder`` (default: a new temporary folder) on the course of ``repo`` (default:
+    the working folder's); return the demo's course directory."""
     folder = Path(folder or tempfile.mkdtemp(prefix="a12-demo-"))
     root = folder / "course"
     print(f"1. course in {root}: nbgrader generate_assignment", flush=True)
-    build_course(root)
+    build_course(root, repo)
     print(f"   {mnist.ensure_mnist(root / 'data')}")
     download = lms_zip(root, STUDENTS, folder / "lms-download.zip")
     print(f"2. submissions of {len(STUDENTS)} fictitious students in {download.name}:")
