@@ -47,8 +47,10 @@ def _load(payload: bytes) -> Any:
 
 _BLOCKED_EVENTS = frozenset({
     "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
+    "os.kill", "os.killpg", "signal.pthread_kill", "resource.setrlimit", "resource.prlimit",
     "socket.connect", "socket.bind", "socket.sendto", "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata",
     "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames",
+    "sys.settrace", "sys.setprofile",
     "os.remove", "os.rmdir", "os.rename", "os.truncate", "os.chmod", "os.link", "os.symlink", "shutil.rmtree",
 })
 _PATH_EVENTS = frozenset({"open", "os.listdir", "os.scandir"})
@@ -112,6 +114,8 @@ def _child(item: str, submission: Submission, data_receiver, sender, memory_byte
         sys.meta_path.insert(0, _NoReference())
         check = CHECKS[item]
         data = _load(data_receiver.recv_bytes())
+        for name in [m for m in sys.modules if m.partition(".")[0] == __package__]:
+            del sys.modules[name]  # what runs here keeps its references; student code cannot look them up
         ns = student_namespace(submission)
         payload = _dump({"observations": check.observe(ns, submission, data)})
     except BaseException as error:  # the student's code may raise anything, SystemExit included
