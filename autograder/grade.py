@@ -26,6 +26,7 @@ class Report:
     results: list[Result]
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # per item: until its child process reported
 
     @property
     def points(self) -> float:
@@ -41,7 +42,8 @@ class Report:
     @classmethod
     def from_json(cls, text: str) -> "Report":
         data = json.loads(text)
-        return cls([Result(**r) for r in data["results"]], data.get("error"), data.get("notes", []))
+        return cls([Result(**r) for r in data["results"]], data.get("error"), data.get("notes", []),
+                   data.get("seconds", {}))
 
 
 def grade_notebook(path: str | Path, timeout_s: float = 60) -> Report:
@@ -69,7 +71,7 @@ def grade_notebook(path: str | Path, timeout_s: float = 60) -> Report:
         except Exception as error:
             results.append(Result(check.item, 0, check.max_points,
                                   [f"the results could not be judged ({describe_error(error)}); grade this item by hand"]))
-    return Report(results, notes=notes)
+    return Report(results, notes=notes, seconds={item: round(o["seconds"], 3) for item, o in outcome.items()})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -144,7 +144,8 @@ def observe_isolated(checks: list[Check], submission: Submission, timeout_s: flo
                      memory_bytes: int = 2_000_000_000) -> dict[str, dict]:
     """Observe every check in its own child process, all at once; all must end within ``timeout_s``.
 
-    Returns, per item, ``{"observations": ...}`` or ``{"error": "why there are none"}``.
+    Returns, per item, ``{"observations": ...}`` or ``{"error": "why there are none"}``, with the
+    ``"seconds"`` from the start until that child reported.
     """
     context = multiprocessing.get_context("fork")
     running, data_senders = {}, []
@@ -165,7 +166,8 @@ def observe_isolated(checks: list[Check], submission: Submission, timeout_s: flo
             pass  # that child has already ended; its outcome says why
         data_sender.close()
     outcome: dict[str, dict] = {}
-    deadline = time.monotonic() + timeout_s
+    started = time.monotonic()
+    deadline = started + timeout_s
     while running:
         ready = multiprocessing.connection.wait(list(running), timeout=max(0.0, deadline - time.monotonic()))
         if not ready:
@@ -180,8 +182,9 @@ def observe_isolated(checks: list[Check], submission: Submission, timeout_s: flo
                 outcome[item] = {"error": f"the student's code ended the process (exit code {process.exitcode})"}
             except Exception as error:
                 outcome[item] = {"error": f"the observations could not be read back ({describe_error(error)})"}
+            outcome[item]["seconds"] = time.monotonic() - started
             _stop(process)
     for receiver, (item, process) in running.items():
         _stop(process)
-        outcome[item] = {"error": f"the student's code did not finish within {timeout_s:g} s"}
+        outcome[item] = {"error": f"the student's code did not finish within {timeout_s:g} s", "seconds": timeout_s}
     return outcome
