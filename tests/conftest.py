@@ -20,8 +20,9 @@ SCREENSHOTS = pytest.StashKey[Path]()
 
 def pytest_terminal_summary(terminalreporter, config):
     folder = config.stash.get(SCREENSHOTS, None)
-    if folder is not None:
-        terminalreporter.write_line(f"browser test screenshots: {folder}")
+    shots = sorted(folder.rglob("*.png")) if folder is not None and folder.is_dir() else []
+    if shots:
+        terminalreporter.write_line(f"browser test screenshots ({len(shots)}): {folder}")
 
 
 def nbgrader_cells(path: Path) -> list[dict]:

@@ -70,8 +70,9 @@ def browser():
 
 @pytest.fixture(scope="session")
 def artifacts(request):
-    """The screenshot folder; pytest's summary names it (tests/conftest.py)."""
+    """The screenshot folder, emptied for this run; pytest's summary names it (tests/conftest.py)."""
     folder = artifacts_folder(ROOT) / "browser"
+    shutil.rmtree(folder, ignore_errors=True)
     request.config.stash[SCREENSHOTS] = folder
     return folder
 
