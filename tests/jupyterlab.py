@@ -73,7 +73,25 @@ class JupyterLab:
         """The end of the server's log (stdout and stderr), for failure messages."""
         return self.log_path.read_text(errors="replace")[-tail:] if self.log_path.exists() else ""
 
-    def start(self) -> "JupyterLab":
+    def start(self, attempts: int = 3) -> "JupyterLab":
+        """Start the server and wait until it answers; on a port taken meanwhile, try another."""
+        for attempt in range(attempts):
+            if attempt:
+                self.port = free_port()
+            self._launch()
+            try:
+                self._wait_until_ready()
+                return self
+            except JupyterLabError as error:
+                self.stop()
+                if f"port {self.port} is" not in str(error) or attempt == attempts - 1:
+                    raise
+            except BaseException:
+                self.stop()
+                raise
+        return self
+
+    def _launch(self) -> None:
         command = [sys.executable, "-m", "jupyter", "lab", "--no-browser",
                    "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
                    "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
@@ -86,12 +104,6 @@ class JupyterLab:
             self.process = subprocess.Popen(command, cwd=self.root, env=self.env, stdout=log,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                             start_new_session=True)
-        try:
-            self._wait_until_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def _wait_until_ready(self) -> None:
         """Poll ``/api/status`` until the server answers; fail early if the process ends."""
