@@ -116,6 +116,8 @@ def student_lab(tmp_path_factory, mnist_root):
 
 
 def test_student_runs_the_setup_and_sees_questions_stubs_and_read_only_cells(page, student_lab, shots):
+    """The release in JupyterLab: setup cells run in quick mode; every cell shown as nbgrader marked
+    it; provided cells refuse typing and answer cells take it."""
     nb = nbformat.read(RELEASE, as_version=4)
     lab_ui.open_notebook(page, student_lab, f"{ASSIGNMENT}/{NOTEBOOK}", len(nb.cells))
     shots.take(page, "notebook opened")
@@ -126,8 +128,9 @@ def test_student_runs_the_setup_and_sees_questions_stubs_and_read_only_cells(pag
     lab_ui.select(page, first_answer - 1)
     lab_ui.menu(page, "Run", "Run All Above Selected Cell")
     lab_ui.wait_for_execution(page, setup, timeout=300_000)
-    states = lab_ui.cell_states(page)
     quick_mode = next(i for i in setup if nbgrader_meta(nb.cells[i])["grade_id"] == "quick_mode")
+    lab_ui.cell(page, quick_mode).locator(".jp-OutputArea-output").first.wait_for()
+    states = lab_ui.cell_states(page)
     lab_ui.cell(page, quick_mode).scroll_into_view_if_needed()
     shots.take(page, "setup cells ran in quick mode")
     assert states[quick_mode]["output"].strip() == "quick mode: 1000 training images, 1 epoch"
@@ -184,6 +187,7 @@ def test_student_runs_the_setup_and_sees_questions_stubs_and_read_only_cells(pag
     page.keyboard.press("Control+a")
     page.keyboard.type("**Answer:** noise is added step by step; the model learns to undo it.")
     page.keyboard.press("Shift+Enter")
+    lab_ui.cell(page, answer).locator(".jp-RenderedMarkdown", has_text="step by step").wait_for()
     shown = lab_ui.cell_states(page)[answer]
     assert shown["rendered"] and shown["markdown"].strip() == \
         "Answer: noise is added step by step; the model learns to undo it."
@@ -209,6 +213,9 @@ def validation_summary(result: dict, nb) -> tuple[int, dict[str, str]]:
 
 
 def test_student_validates_the_blank_release_and_a_filled_in_copy(page, student_lab, shots):
+    """nbgrader's Validate button: the blank release reports all 23 written answers missing and the
+    failing checks; the filled-in copy reports no missing answer, and the checks of its two
+    filled-in code answers pass."""
     blank = nbformat.read(RELEASE, as_version=4)
     lab_ui.open_notebook(page, student_lab, f"blank/{NOTEBOOK}", len(blank.cells))
     shots.take(page, "blank release opened")
@@ -282,6 +289,8 @@ def table_rows(frame, link: str) -> list[dict[str, str]]:
 
 
 def test_instructor_formgrader_lists_the_assignment_and_shows_manual_answers(page, instructor_lab, graded_course, shots):
+    """The formgrader, opened from JupyterLab's Nbgrader menu: the assignment with its submission,
+    the autograder's scores, every written answer with its points, and a saved "Full credit"."""
     page.goto(instructor_lab.url("lab"))
     lab_ui.menu(page, "Nbgrader", "Formgrader")
     frame = page.frame_locator("iframe")
