@@ -46,7 +46,7 @@ class Report:
                    data.get("seconds", {}))
 
 
-def grade_notebook(path: str | Path, timeout_s: float = 60) -> Report:
+def grade_notebook(path: str | Path, timeout_s: float = 240, cpu_s: int = 30) -> Report:
     """Grade every auto-graded item of the notebook at ``path``; never raises for a bad notebook."""
     checks = all_checks()
     try:
@@ -57,7 +57,7 @@ def grade_notebook(path: str | Path, timeout_s: float = 60) -> Report:
     flagged = sorted({m.group(0) for _, source in submission.code_cells for m in SUSPICIOUS.finditer(source)})
     if flagged:
         notes.append("flagged for a person to review: the code mentions " + ", ".join(flagged))
-    outcome = observe_isolated(checks, submission, timeout_s=timeout_s)
+    outcome = observe_isolated(checks, submission, timeout_s=timeout_s, cpu_s=cpu_s)
     results = []
     for check in checks:
         observed = outcome[check.item]
@@ -78,9 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebook", type=Path)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--timeout", type=float, default=60, help="seconds for all checks together")
+    parser.add_argument("--timeout", type=float, default=240, help="wall-clock seconds for all checks together")
+    parser.add_argument("--cpu-seconds", type=int, default=30, help="CPU seconds for each item's checks")
     args = parser.parse_args(argv)
-    report = grade_notebook(args.notebook, timeout_s=args.timeout)
+    report = grade_notebook(args.notebook, timeout_s=args.timeout, cpu_s=args.cpu_seconds)
     if args.json:
         print(report.to_json())
         return 0

@@ -28,14 +28,17 @@ class Difference:
     reasons: list[str]
 
 
-def grade_in_fresh_process(notebook: Path, timeout_s: float = 600, check_timeout_s: float = 60) -> Report:
+def grade_in_fresh_process(notebook: Path, timeout_s: float = 600, check_timeout_s: float = 240,
+                           cpu_s: int = 30) -> Report:
     """The independent report of one notebook; a report of zeros with the reason if grading fails.
 
-    ``check_timeout_s`` bounds the student's code (all checks together), ``timeout_s`` the whole run.
+    The student's code gets ``cpu_s`` of CPU time per item and ``check_timeout_s`` of wall-clock time
+    for all items; ``timeout_s`` bounds the whole run.
     """
     try:
         done = subprocess.run([sys.executable, "-m", "autograder.grade", "--json", "--timeout", str(check_timeout_s),
-                               str(notebook)], capture_output=True, text=True, timeout=timeout_s)
+                               "--cpu-seconds", str(cpu_s), str(notebook)],
+                              capture_output=True, text=True, timeout=timeout_s)
         if done.returncode == 0:
             return Report.from_json(done.stdout.strip().splitlines()[-1])
         reason = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]

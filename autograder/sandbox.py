@@ -2,8 +2,8 @@
 
 The children are forked before this process loads the reference answers (``python -m
 autograder.grade`` starts fresh for every notebook), so no student code can reach them in memory;
-the data they need from the reference comes through a pipe afterwards. Each child gets a time
-limit, a memory limit, no terminal output, a private working folder, and an audit hook that refuses
+the data they need from the reference comes through a pipe afterwards. Each child gets a CPU-time
+limit (robust to a busy machine) under an overall wall-clock limit, a memory limit, no terminal output, a private working folder, and an audit hook that refuses
 subprocesses, sockets, ctypes, walking the garbage collector, writing files outside its folder and
 reading files outside Python's installation. It sends its observations back as bytes that the
 parent loads with ``torch.load(weights_only=True)``: tensors, numbers, strings and containers only.
@@ -79,9 +79,10 @@ def _audit_hook(work_dir: str):
     return hook
 
 
-def _confine(memory_bytes: int) -> None:
-    """Limits for the child: its own process group, memory, file size, no output, a private folder."""
+def _confine(memory_bytes: int, cpu_s: int) -> None:
+    """Limits for the child: its own process group, CPU time, memory, file size, no output, a private folder."""
     os.setpgid(0, 0)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
     page = os.sysconf("SC_PAGE_SIZE")
     with open("/proc/self/statm") as statm:
         in_use = int(statm.read().split()[0]) * page
@@ -108,9 +109,9 @@ class _NoReference:
         return None
 
 
-def _child(item: str, submission: Submission, data_receiver, sender, memory_bytes: int) -> None:
+def _child(item: str, submission: Submission, data_receiver, sender, memory_bytes: int, cpu_s: int) -> None:
     try:
-        _confine(memory_bytes)
+        _confine(memory_bytes, cpu_s)
         sys.meta_path.insert(0, _NoReference())
         check = CHECKS[item]
         data = _load(data_receiver.recv_bytes())
@@ -140,9 +141,19 @@ def _stop(process) -> None:
     process.join()
 
 
-def observe_isolated(checks: list[Check], submission: Submission, timeout_s: float = 60,
+def _ended(exitcode: int | None, cpu_s: int) -> str:
+    """Why a child ended without sending its observations, for the student."""
+    if exitcode == -signal.SIGXCPU:
+        return f"the student's code used more than {cpu_s} s of CPU time (an endless loop?)"
+    if exitcode == -signal.SIGKILL:
+        return "the student's code was killed (out of memory?)"
+    return f"the student's code ended the process (exit code {exitcode})"
+
+
+def observe_isolated(checks: list[Check], submission: Submission, timeout_s: float = 240, cpu_s: int = 30,
                      memory_bytes: int = 2_000_000_000) -> dict[str, dict]:
-    """Observe every check in its own child process, all at once; all must end within ``timeout_s``.
+    """Observe every check in its own child process, all at once, each within ``cpu_s`` of CPU time;
+    all must end within ``timeout_s``.
 
     Returns, per item, ``{"observations": ...}`` or ``{"error": "why there are none"}``, with the
     ``"seconds"`` from the start until that child reported.
@@ -153,7 +164,7 @@ def observe_isolated(checks: list[Check], submission: Submission, timeout_s: flo
         receiver, sender = context.Pipe(duplex=False)
         data_receiver, data_sender = context.Pipe(duplex=False)
         process = context.Process(target=_child, daemon=True,
-                                  args=(check.item, submission, data_receiver, sender, memory_bytes))
+                                  args=(check.item, submission, data_receiver, sender, memory_bytes, cpu_s))
         process.start()
         sender.close()
         data_receiver.close()
@@ -179,7 +190,7 @@ def observe_isolated(checks: list[Check], submission: Submission, timeout_s: flo
                 outcome[item] = _load(payload) if payload else {"error": "the checks could not record anything"}
             except (EOFError, OSError):
                 process.join(5)
-                outcome[item] = {"error": f"the student's code ended the process (exit code {process.exitcode})"}
+                outcome[item] = {"error": _ended(process.exitcode, cpu_s)}
             except Exception as error:
                 outcome[item] = {"error": f"the observations could not be read back ({describe_error(error)})"}
             outcome[item]["seconds"] = time.monotonic() - started
