@@ -17,7 +17,7 @@ c.ClearHiddenTests.begin_test_delimeter = "### BEGIN HIDDEN TESTS"
 c.ClearHiddenTests.end_test_delimeter = "### END HIDDEN TESTS"
 
 # Grading runs the notebook in quick mode (it is on whenever NBGRADER_EXECUTION is set):
-# its slowest cell, 100 sampling steps for ten batches, takes about 30 s on 2 CPU cores.
+# its slowest cell, 50 sampling steps for each of ten labels, takes about 10 s on 2 CPU cores.
 c.Execute.timeout = 300
 
 # nbgrader scores a test cell 0 if anything reaches stderr. The hidden tests send nothing there,

@@ -210,7 +210,11 @@ def progress_line(done: int, total: int, elapsed: float, outcome: Outcome) -> st
 def autograde(root: Path, students: list[str] | None = None, workers: int | None = None, timeout_s: float = 600,
               force: bool = False, progress: Callable[[str], None] = print) -> list[Outcome]:
     """Autograde the given (default: all submitted, not yet autograded) students in parallel."""
-    db_url, db_file = course.db_url(root), root / "gradebook.db"
+    db_url = course.db_url(root)
+    if not db_url.startswith("sqlite:///"):
+        raise course.CourseError(f"a12 autograde needs nbgrader's SQLite gradebook, not {db_url}: "
+                                 "use `nbgrader autograde` with this database")
+    db_file = Path(db_url.removeprefix("sqlite:///"))
     if not db_file.exists():
         raise course.CourseError(f"{db_file} does not exist: run `a12 release` first")
     chosen = students or submitted_students(root)

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import batch, collect, course, demo, feedback, scoresheet, summary
+from . import batch, collect, course, demo, feedback, regrade, scoresheet, summary
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -60,6 +60,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_regrade(args: argparse.Namespace) -> int:
+    """Re-grade the auto-graded items outside nbgrader and report differences from the gradebook."""
+    root = course.find_root(args.course)
+    reports, differences = regrade.regrade(root, course.db_url(root), args.student or None, write=args.apply,
+                                           progress=lambda line: print(line, file=sys.stderr))
+    for student, report in reports.items():
+        if report.error:
+            print(f"{student}: cannot be graded automatically: {report.error}")
+    for d in differences:
+        old = "missing" if d.gradebook is None else f"{d.gradebook:g}"
+        print(f"{d.student} {d.item}: gradebook {old}, independent {d.independent:g}"
+              + ("" if not d.reasons else f" ({'; '.join(d.reasons)})"))
+    verb = "updated in the gradebook" if args.apply else "differ from the gradebook (--apply writes them)"
+    print(f"{len(reports)} submissions re-graded; {len(differences)} item scores {verb}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="a12", description=__doc__)
     parser.add_argument("--course", type=Path, default=None, help="course directory (default: this folder)")
@@ -95,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per CPU core)")
     sub.add_argument("--timeout", type=float, default=600, help="seconds per submission (default: 600)")
     sub.set_defaults(run=cmd_demo)
+
+    sub = commands.add_parser("regrade", help=cmd_regrade.__doc__)
+    sub.add_argument("--student", action="append", help="only this student (repeat for more)")
+    sub.add_argument("--apply", action="store_true", help="write the independent scores into the gradebook")
+    sub.set_defaults(run=cmd_regrade)
 
     args = parser.parse_args(argv)
     try:

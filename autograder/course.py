@@ -37,8 +37,8 @@ def nbgrader_env() -> dict[str, str]:
 
 
 def db_url(root: Path) -> str:
-    """The URL of the course's gradebook, nbgrader's default SQLite database in the course directory."""
-    return f"sqlite:///{root / 'gradebook.db'}"
+    """The URL of the course's gradebook: nbgrader_config.py's, by default SQLite's gradebook.db in the course."""
+    return course_config(root).CourseDirectory.get("db_url", f"sqlite:///{root / 'gradebook.db'}")
 
 
 def nbgrader(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -26,6 +26,7 @@ class Report:
     results: list[Result]
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # per item: until its child process reported
 
     @property
     def points(self) -> float:
@@ -41,10 +42,11 @@ class Report:
     @classmethod
     def from_json(cls, text: str) -> "Report":
         data = json.loads(text)
-        return cls([Result(**r) for r in data["results"]], data.get("error"), data.get("notes", []))
+        return cls([Result(**r) for r in data["results"]], data.get("error"), data.get("notes", []),
+                   data.get("seconds", {}))
 
 
-def grade_notebook(path: str | Path, timeout_s: float = 60) -> Report:
+def grade_notebook(path: str | Path, timeout_s: float = 240, cpu_s: int = 30) -> Report:
     """Grade every auto-graded item of the notebook at ``path``; never raises for a bad notebook."""
     checks = all_checks()
     try:
@@ -55,7 +57,7 @@ def grade_notebook(path: str | Path, timeout_s: float = 60) -> Report:
     flagged = sorted({m.group(0) for _, source in submission.code_cells for m in SUSPICIOUS.finditer(source)})
     if flagged:
         notes.append("flagged for a person to review: the code mentions " + ", ".join(flagged))
-    outcome = observe_isolated(checks, submission, timeout_s=timeout_s)
+    outcome = observe_isolated(checks, submission, timeout_s=timeout_s, cpu_s=cpu_s)
     results = []
     for check in checks:
         observed = outcome[check.item]
@@ -69,16 +71,17 @@ def grade_notebook(path: str | Path, timeout_s: float = 60) -> Report:
         except Exception as error:
             results.append(Result(check.item, 0, check.max_points,
                                   [f"the results could not be judged ({describe_error(error)}); grade this item by hand"]))
-    return Report(results, notes=notes)
+    return Report(results, notes=notes, seconds={item: round(o["seconds"], 3) for item, o in outcome.items()})
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebook", type=Path)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--timeout", type=float, default=60, help="seconds for all checks together")
+    parser.add_argument("--timeout", type=float, default=240, help="wall-clock seconds for all checks together")
+    parser.add_argument("--cpu-seconds", type=int, default=30, help="CPU seconds for each item's checks")
     args = parser.parse_args(argv)
-    report = grade_notebook(args.notebook, timeout_s=args.timeout)
+    report = grade_notebook(args.notebook, timeout_s=args.timeout, cpu_s=args.cpu_seconds)
     if args.json:
         print(report.to_json())
         return 0

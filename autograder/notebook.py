@@ -30,7 +30,7 @@ def _report(path: Path) -> Report:
     if path not in _reports:
         env = dict(os.environ, PYTHONWARNINGS="ignore")
         done = subprocess.run([sys.executable, "-m", "autograder.grade", "--json", str(path)],
-                              capture_output=True, text=True, env=env, timeout=600)
+                              capture_output=True, text=True, env=env, timeout=290)
         if done.returncode != 0:
             lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
             raise RuntimeError(f"the autograder failed: {lines[-1]}")

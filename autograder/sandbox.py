@@ -2,8 +2,8 @@
 
 The children are forked before this process loads the reference answers (``python -m
 autograder.grade`` starts fresh for every notebook), so no student code can reach them in memory;
-the data they need from the reference comes through a pipe afterwards. Each child gets a time
-limit, a memory limit, no terminal output, a private working folder, and an audit hook that refuses
+the data they need from the reference comes through a pipe afterwards. Each child gets a CPU-time
+limit (robust to a busy machine) under an overall wall-clock limit, a memory limit, no terminal output, a private working folder, and an audit hook that refuses
 subprocesses, sockets, ctypes, walking the garbage collector, writing files outside its folder and
 reading files outside Python's installation. It sends its observations back as bytes that the
 parent loads with ``torch.load(weights_only=True)``: tensors, numbers, strings and containers only.
@@ -47,8 +47,10 @@ def _load(payload: bytes) -> Any:
 
 _BLOCKED_EVENTS = frozenset({
     "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
+    "os.kill", "os.killpg", "signal.pthread_kill", "resource.setrlimit", "resource.prlimit",
     "socket.connect", "socket.bind", "socket.sendto", "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata",
     "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames",
+    "sys.settrace", "sys.setprofile",
     "os.remove", "os.rmdir", "os.rename", "os.truncate", "os.chmod", "os.link", "os.symlink", "shutil.rmtree",
 })
 _PATH_EVENTS = frozenset({"open", "os.listdir", "os.scandir"})
@@ -77,9 +79,10 @@ def _audit_hook(work_dir: str):
     return hook
 
 
-def _confine(memory_bytes: int) -> None:
-    """Limits for the child: its own process group, memory, file size, no output, a private folder."""
+def _confine(memory_bytes: int, cpu_s: int) -> None:
+    """Limits for the child: its own process group, CPU time, memory, file size, no output, a private folder."""
     os.setpgid(0, 0)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
     page = os.sysconf("SC_PAGE_SIZE")
     with open("/proc/self/statm") as statm:
         in_use = int(statm.read().split()[0]) * page
@@ -106,12 +109,14 @@ class _NoReference:
         return None
 
 
-def _child(item: str, submission: Submission, data_receiver, sender, memory_bytes: int) -> None:
+def _child(item: str, submission: Submission, data_receiver, sender, memory_bytes: int, cpu_s: int) -> None:
     try:
-        _confine(memory_bytes)
+        _confine(memory_bytes, cpu_s)
         sys.meta_path.insert(0, _NoReference())
         check = CHECKS[item]
         data = _load(data_receiver.recv_bytes())
+        for name in [m for m in sys.modules if m.partition(".")[0] == __package__]:
+            del sys.modules[name]  # what runs here keeps its references; student code cannot look them up
         ns = student_namespace(submission)
         payload = _dump({"observations": check.observe(ns, submission, data)})
     except BaseException as error:  # the student's code may raise anything, SystemExit included
@@ -136,11 +141,22 @@ def _stop(process) -> None:
     process.join()
 
 
-def observe_isolated(checks: list[Check], submission: Submission, timeout_s: float = 60,
-                     memory_bytes: int = 2_000_000_000) -> dict[str, dict]:
-    """Observe every check in its own child process, all at once; all must end within ``timeout_s``.
+def _ended(exitcode: int | None, cpu_s: int) -> str:
+    """Why a child ended without sending its observations, for the student."""
+    if exitcode == -signal.SIGXCPU:
+        return f"the student's code used more than {cpu_s} s of CPU time (an endless loop?)"
+    if exitcode == -signal.SIGKILL:
+        return "the student's code was killed (out of memory?)"
+    return f"the student's code ended the process (exit code {exitcode})"
 
-    Returns, per item, ``{"observations": ...}`` or ``{"error": "why there are none"}``.
+
+def observe_isolated(checks: list[Check], submission: Submission, timeout_s: float = 240, cpu_s: int = 30,
+                     memory_bytes: int = 2_000_000_000) -> dict[str, dict]:
+    """Observe every check in its own child process, all at once, each within ``cpu_s`` of CPU time;
+    all must end within ``timeout_s``.
+
+    Returns, per item, ``{"observations": ...}`` or ``{"error": "why there are none"}``, with the
+    ``"seconds"`` from the start until that child reported.
     """
     context = multiprocessing.get_context("fork")
     running, data_senders = {}, []
@@ -148,7 +164,7 @@ def observe_isolated(checks: list[Check], submission: Submission, timeout_s: flo
         receiver, sender = context.Pipe(duplex=False)
         data_receiver, data_sender = context.Pipe(duplex=False)
         process = context.Process(target=_child, daemon=True,
-                                  args=(check.item, submission, data_receiver, sender, memory_bytes))
+                                  args=(check.item, submission, data_receiver, sender, memory_bytes, cpu_s))
         process.start()
         sender.close()
         data_receiver.close()
@@ -161,7 +177,8 @@ def observe_isolated(checks: list[Check], submission: Submission, timeout_s: flo
             pass  # that child has already ended; its outcome says why
         data_sender.close()
     outcome: dict[str, dict] = {}
-    deadline = time.monotonic() + timeout_s
+    started = time.monotonic()
+    deadline = started + timeout_s
     while running:
         ready = multiprocessing.connection.wait(list(running), timeout=max(0.0, deadline - time.monotonic()))
         if not ready:
@@ -173,11 +190,12 @@ def observe_isolated(checks: list[Check], submission: Submission, timeout_s: flo
                 outcome[item] = _load(payload) if payload else {"error": "the checks could not record anything"}
             except (EOFError, OSError):
                 process.join(5)
-                outcome[item] = {"error": f"the student's code ended the process (exit code {process.exitcode})"}
+                outcome[item] = {"error": _ended(process.exitcode, cpu_s)}
             except Exception as error:
                 outcome[item] = {"error": f"the observations could not be read back ({describe_error(error)})"}
+            outcome[item]["seconds"] = time.monotonic() - started
             _stop(process)
     for receiver, (item, process) in running.items():
         _stop(process)
-        outcome[item] = {"error": f"the student's code did not finish within {timeout_s:g} s"}
+        outcome[item] = {"error": f"the student's code did not finish within {timeout_s:g} s", "seconds": timeout_s}
     return outcome

@@ -67,7 +67,7 @@ def read_submission(path: str | Path, max_bytes: int = 200_000_000) -> Submissio
         source = _source(cell)
         if nbgrader.get("solution") and isinstance(grade_id, str):
             if grade_id in answers:
-                notes.append(f"the answer cell '{grade_id}' appears twice; the first one is graded")
+                notes.append(f"the answer cell '{grade_id}' appears twice; both run, in order, as in the notebook")
                 code_cells.append((None, source))
                 continue
             answers[grade_id] = source

@@ -78,6 +78,8 @@ MISTAKES = [
     Case("sampling off by one in the schedule", "12.6d", 1, {"sample_from_model": [(MEAN, "((1 - alpha[i - 1]) / torch.sqrt(1 - alpha_bar[i - 1]))")]}),
     Case("initial noise from rand", "12.6d", 1, {"initial_noise": [(INIT, INIT.replace("randn_like", "rand_like"))]}),
     Case("initial x is the data", "12.6d", 1, {"initial_noise": [(INIT, "x = x_0[:10].clone()")]}),
+    Case("sampler that never calls the model", "12.6d", 0, {"sample_from_model": (
+        "def sample_from_model(x, model, beta, device=device):\n    return x, [x.numpy()]\n")}),
     Case("two mistakes: sigma = beta and noise on the last step", "12.6d", 0, {"sample_from_model": [(SIGMA, "sigma = beta[i]"), (Z, "z = torch.randn_like(x)")]}),
     Case("the same z at every step", "12.6d", 1, {"sample_from_model": [(Z, "z = z if i < beta.shape[0] - 1 else torch.randn_like(x)\n            z = z if i > 0 else torch.zeros_like(x)")]}),
     # 12.7c
@@ -149,6 +151,8 @@ ALTERNATIVES = [
         ("y = y.to(device)\n            optimizer", "y = y.to(device).float().long()\n            optimizer")]}),
     Case("conditional sampler with torch.full labels", "12.8e", 1, {"sample_from_model_conditional": [
         ("c = (torch.ones(x.shape[0]) * label).long().to(device)", "c = torch.full((x.shape[0],), label, dtype=torch.long)")]}),
+    Case("conditional sampler with one label for the whole batch", "12.8e", 1, {"sample_from_model_conditional": [
+        ("c = (torch.ones(x.shape[0]) * label).long().to(device)", "c = torch.tensor([label])")]}),
     Case("every digit with tensor labels and randn", "12.8g", 1, {"sample_every_digit": [
         (INIT, "x = torch.randn(10, 1, 32, 32)"), ("label=label)", "label=torch.tensor(label))")]}),
 ]

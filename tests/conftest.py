@@ -14,6 +14,17 @@ RELEASE = ROOT / "release" / ASSIGNMENT / NOTEBOOK
 SOLUTION = ROOT / "solutions" / NOTEBOOK
 
 
+# Where the browser tests put their screenshots (set by tests/test_browser.py), for the summary.
+SCREENSHOTS = pytest.StashKey[Path]()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    folder = config.stash.get(SCREENSHOTS, None)
+    shots = sorted(folder.rglob("*.png")) if folder is not None and folder.is_dir() else []
+    if shots:
+        terminalreporter.write_line(f"browser test screenshots ({len(shots)}): {folder}")
+
+
 def nbgrader_cells(path: Path) -> list[dict]:
     """The cells of a notebook that carry nbgrader metadata."""
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]

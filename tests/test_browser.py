@@ -1,0 +1,352 @@
+"""End to end in a real browser: the student's JupyterLab and the instructor's formgrader.
+
+Headless Chromium, driven by Playwright, uses JupyterLab servers that these tests start on
+localhost: one in a scratch copy of the student release (kernels in quick mode, offline MNIST),
+one in a scratch course that has one autograded submission. Screenshots of every step go to
+``test-artifacts/browser/<test>/`` (or ``$A12_ARTIFACTS/browser/<test>/``).
+
+Without Chromium or Playwright these tests are skipped with the reason (``A12_REQUIRE_BROWSER=1``,
+set by CI, makes that a failure). Deselect them with ``pytest -m "not browser"``.
+"""
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder import ASSIGNMENT, NOTEBOOK, course
+
+from . import lab_ui
+from .browser import CHROMIUM_ARGS, VIEWPORT, Screenshots, artifacts_folder, require_browser
+from .conftest import RELEASE, ROOT, SCREENSHOTS, SOLUTION, SOURCE
+from .filled import filled_release, item_of, written_answer
+from .jupyterlab import JupyterLab
+
+pytestmark = pytest.mark.browser
+
+# The filled-in copy answers every written question and these two code questions (cheap to run:
+# no training or sampling), so that Validate has something to report besides the missing answers.
+FILLED_CODE = {"closed_form_noisy_images", "generate_noisy_samples"}
+FILLED_TESTS = {"test_12_2a_closed_form_noisy_images", "test_12_2c_generate_noisy_samples"}
+STUDENT = "student_a"
+STUB = "**Answer:**\n\nYOUR ANSWER HERE"
+NO_RESPONSE = "You did not provide a response."
+VALIDATE_TIMEOUT = 600_000  # ms; nbgrader runs the notebook in the server while the page waits
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def written_answers(nb) -> dict[int, dict]:
+    """Position -> nbgrader metadata of the manually graded (written) answer cells."""
+    return {i: nbgrader_meta(c) for i, c in enumerate(nb.cells)
+            if nbgrader_meta(c).get("solution") and nbgrader_meta(c).get("grade")}
+
+
+def grade_tests(nb) -> dict[str, nbformat.NotebookNode]:
+    """grade_id -> cell of the auto-graded test cells."""
+    return {nbgrader_meta(c)["grade_id"]: c for c in nb.cells
+            if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
+
+
+# --- browser, pages and screenshots ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (the system's), closed after the module's tests."""
+    chromium = require_browser()
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        chrome = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            yield chrome
+        finally:
+            chrome.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts(request):
+    """The screenshot folder, emptied for this run; pytest's summary names it (tests/conftest.py)."""
+    folder = artifacts_folder(ROOT) / "browser"
+    shutil.rmtree(folder, ignore_errors=True)
+    request.config.stash[SCREENSHOTS] = folder
+    return folder
+
+
+@pytest.fixture
+def shots(request, artifacts) -> Screenshots:
+    return Screenshots(artifacts / request.node.name)
+
+
+@pytest.fixture
+def page(browser, shots):
+    """A fresh browser tab (own cookies); its last state is saved as a screenshot, pass or fail."""
+    context = browser.new_context(viewport=VIEWPORT)
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    try:
+        yield tab
+    finally:
+        try:
+            shots.take(tab, "end of test")
+        finally:
+            context.close()
+
+
+# --- the student's JupyterLab ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def student_lab(tmp_path_factory, mnist_root):
+    """JupyterLab in a scratch folder holding the release (``assignment12/``), a second blank copy
+    (``blank/``) and the filled-in copy (``filled/``); kernels get quick mode and offline MNIST."""
+    home = tmp_path_factory.mktemp("student")
+    work = home / "work"
+    shutil.copytree(RELEASE.parent, work / ASSIGNMENT)
+    (work / "blank").mkdir()
+    shutil.copy(RELEASE, work / "blank" / NOTEBOOK)
+    (work / "filled").mkdir()
+    nbformat.write(filled_release(RELEASE, SOLUTION, FILLED_CODE), work / "filled" / NOTEBOOK)
+    env = dict(course.nbgrader_env(), MNIST_ROOT=str(mnist_root), DDPM_QUICK="1")
+    with JupyterLab(work, env, home / "jupyter") as lab:
+        yield lab
+
+
+def test_student_runs_the_setup_and_sees_questions_stubs_and_read_only_cells(page, student_lab, shots):
+    """The release in JupyterLab: setup cells run in quick mode; every cell shown as nbgrader marked
+    it; provided cells refuse typing and answer cells take it."""
+    nb = nbformat.read(RELEASE, as_version=4)
+    lab_ui.open_notebook(page, student_lab, f"{ASSIGNMENT}/{NOTEBOOK}", len(nb.cells))
+    shots.take(page, "notebook opened")
+
+    # Run the setup: every cell above the first question that asks for code ("Run All Above").
+    first_answer = next(i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("solution"))
+    setup = [i for i, c in enumerate(nb.cells[:first_answer]) if c.cell_type == "code"]
+    lab_ui.select(page, first_answer - 1)
+    lab_ui.menu(page, "Run", "Run All Above Selected Cell")
+    lab_ui.wait_for_execution(page, setup, timeout=300_000)
+    quick_mode = next(i for i in setup if nbgrader_meta(nb.cells[i])["grade_id"] == "quick_mode")
+    lab_ui.cell(page, quick_mode).locator(".jp-OutputArea-output").first.wait_for()
+    states = lab_ui.cell_states(page)
+    lab_ui.cell(page, quick_mode).scroll_into_view_if_needed()
+    shots.take(page, "setup cells ran in quick mode")
+    assert states[quick_mode]["output"].strip() == "quick mode: 1000 training images, 1 epoch"
+    failed_setup = {i: states[i]["output"][-500:] for i in setup if states[i]["errors"]}
+    assert not failed_setup, f"setup cells wrote errors: {failed_setup}"
+
+    # Every cell as nbgrader marked it: markdown rendered, locked cells read-only, answers editable.
+    wrong = []
+    for i, (c, state) in enumerate(zip(nb.cells, states)):
+        meta = nbgrader_meta(c)
+        if state["type"] != c.cell_type:
+            wrong.append(f"cell {i} is shown as {state['type']}, not {c.cell_type}")
+        if c.cell_type == "markdown" and not state["rendered"]:
+            wrong.append(f"markdown cell {i} is not rendered")
+        if meta.get("locked") and not state["read_only"]:
+            wrong.append(f"cell {i} ({meta['grade_id']}) is locked but editable")
+        if meta.get("solution") and state["read_only"]:
+            wrong.append(f"answer cell {i} ({meta['grade_id']}) is read-only")
+    assert not wrong, "\n".join(wrong)
+    assert sum(s["read_only"] for s in states) == sum(bool(nbgrader_meta(c).get("locked")) for c in nb.cells)
+
+    # The 23 written questions: each rendered question names its item and its points, and the
+    # answer stub under it says what to do.
+    written = written_answers(nb)
+    assert len(written) == 23
+    for i, meta in written.items():
+        question, answer = states[i - 1]["markdown"], states[i]["markdown"]
+        letter, points = item_of(meta["grade_id"])[-1], meta["points"]
+        assert f"({letter})" in question and f"({points} point" in question, (meta["grade_id"], question)
+        assert " ".join(answer.split()) == "Answer: YOUR ANSWER HERE", (meta["grade_id"], answer)
+    # The 12 code answers show the stub; the 9 test cells show their points.
+    code_answers = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and nbgrader_meta(c).get("solution")]
+    assert len(code_answers) == 12
+    for i in code_answers:
+        assert "# YOUR CODE HERE" in states[i]["code"] and "raise NotImplementedError()" in states[i]["code"], i
+    tests = [i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("grade") and c.cell_type == "code"]
+    assert len(tests) == 9 and all(re.search(r"\(\d+ points?\)", states[i]["code"]) for i in tests)
+    lab_ui.cell(page, next(iter(written)) - 1).scroll_into_view_if_needed()
+    shots.take(page, "a question and its answer stub")
+
+    # Typing into a provided cell changes nothing; typing into an answer cell does.
+    provided = next(i for i in setup if nbgrader_meta(nb.cells[i])["grade_id"] == "detect_device")
+    editor = lab_ui.cell(page, provided).locator(".cm-content")
+    editor.scroll_into_view_if_needed()
+    editor.click()
+    page.keyboard.type("device = 'typed by the test'")
+    assert lab_ui.cell_states(page)[provided]["code"] == nb.cells[provided].source
+    shots.take(page, "typing into a provided cell changes nothing")
+    page.keyboard.press("Escape")
+
+    answer = next(iter(written))
+    lab_ui.cell(page, answer).dblclick()
+    lab_ui.cell(page, answer).locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("**Answer:** noise is added step by step; the model learns to undo it.")
+    page.keyboard.press("Shift+Enter")
+    lab_ui.cell(page, answer).locator(".jp-RenderedMarkdown", has_text="step by step").wait_for()
+    shown = lab_ui.cell_states(page)[answer]
+    assert shown["rendered"] and shown["markdown"].strip() == \
+        "Answer: noise is added step by step; the model learns to undo it."
+    lab_ui.cell(page, answer).scroll_into_view_if_needed()
+    shots.take(page, "an answer typed by the student")
+
+
+def validation_summary(result: dict, nb) -> tuple[int, dict[str, str]]:
+    """(number of written answers reported missing, {grade_id: error} of the failed test cells)."""
+    by_source = {c.source.strip(): grade_id for grade_id, c in grade_tests(nb).items()}
+    missing, failed_tests, unknown = 0, {}, []
+    for entry in result["failed"]:
+        source = entry["source"].strip()
+        if source == STUB:
+            assert entry["error"].strip() == NO_RESPONSE, entry
+            missing += 1
+        elif source in by_source:
+            failed_tests[by_source[source]] = entry["error"]
+        else:
+            unknown.append(source[:200])
+    assert not unknown, f"Validate reported cells that are no written answer or test cell: {unknown}"
+    return missing, failed_tests
+
+
+def test_student_validates_the_blank_release_and_a_filled_in_copy(page, student_lab, shots):
+    """nbgrader's Validate button: the blank release reports all 23 written answers missing and the
+    failing checks; the filled-in copy reports no missing answer, and the checks of its two
+    filled-in code answers pass."""
+    blank = nbformat.read(RELEASE, as_version=4)
+    lab_ui.open_notebook(page, student_lab, f"blank/{NOTEBOOK}", len(blank.cells))
+    shots.take(page, "blank release opened")
+    result = lab_ui.validate(page, timeout=VALIDATE_TIMEOUT)
+    shots.take(page, "validate on the blank release")
+    lab_ui.close_dialog(page)
+    assert not result["success"], result["text"][:2000]
+    missing, failed_blank = validation_summary(result, blank)
+    assert missing == 23, result["text"][:3000]
+    assert FILLED_TESTS <= failed_blank.keys(), failed_blank.keys()
+    for grade_id in FILLED_TESTS:  # their visible checks call the stub or miss its result
+        assert re.search(r"NotImplementedError|NameError", failed_blank[grade_id]), failed_blank[grade_id]
+
+    filled = nbformat.read(student_lab.root / "filled" / NOTEBOOK, as_version=4)
+    lab_ui.open_notebook(page, student_lab, f"filled/{NOTEBOOK}", len(filled.cells))
+    result = lab_ui.validate(page, timeout=VALIDATE_TIMEOUT)
+    shots.take(page, "validate on the filled-in copy")
+    lab_ui.close_dialog(page)
+    missing, failed_filled = validation_summary(result, filled)
+    assert missing == 0 and NO_RESPONSE not in result["text"], result["text"][:3000]
+    # Exactly the checks of the two filled-in code answers pass now; the others still fail.
+    assert failed_filled.keys() == failed_blank.keys() - FILLED_TESTS, (failed_blank.keys(), failed_filled.keys())
+    assert not result["success"]
+
+
+# --- the instructor's formgrader ------------------------------------------------------------------
+
+def run_nbgrader(root, env, *args: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, f"nbgrader {' '.join(args)}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory, mnist_root):
+    """A scratch course with the assignment generated and the filled-in copy submitted by one
+    student and autograded (nbgrader on the command line)."""
+    root = tmp_path_factory.mktemp("instructor") / "course"
+    root.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    shutil.copytree(ROOT / "source", root / "source", ignore=shutil.ignore_patterns("data", ".ipynb_checkpoints"))
+    env = dict(course.nbgrader_env(), MNIST_ROOT=str(mnist_root))
+    run_nbgrader(root, env, "generate_assignment", ASSIGNMENT, "--force")
+    submission = root / "submitted" / STUDENT / ASSIGNMENT
+    submission.mkdir(parents=True)
+    nbformat.write(filled_release(root / "release" / ASSIGNMENT / NOTEBOOK, SOLUTION, FILLED_CODE),
+                   submission / NOTEBOOK)
+    run_nbgrader(root, env, "autograde", ASSIGNMENT, "--create")
+    return root, env
+
+
+@pytest.fixture(scope="module")
+def instructor_lab(graded_course):
+    """JupyterLab in the course directory, where the formgrader finds nbgrader_config.py."""
+    root, env = graded_course
+    exchange = root.parent / "exchange"
+    exchange.mkdir()
+    with JupyterLab(root, env, root.parent / "jupyter", nbgrader_config=f"c.Exchange.root = {str(exchange)!r}\n") as lab:
+        yield lab
+
+
+def table_rows(frame, link: str) -> list[dict[str, str]]:
+    """The rows of the formgrader page's table, as {column header: cell text}, once a row links
+    to ``link`` (the page fills the table after it loads)."""
+    frame.locator("table tbody tr td a", has_text=re.compile(f"^{re.escape(link)}$")).first.wait_for()
+    headers = [" ".join(h.split()) for h in frame.locator("table thead th").all_inner_texts()]
+    rows = []
+    for row in frame.locator("table tbody tr").all():
+        rows.append(dict(zip(headers, (t.strip() for t in row.locator("td").all_inner_texts()))))
+    return rows
+
+
+def test_instructor_formgrader_lists_the_assignment_and_shows_manual_answers(page, instructor_lab, graded_course, shots):
+    """The formgrader, opened from JupyterLab's Nbgrader menu: the assignment with its submission,
+    the autograder's scores, every written answer with its points, and a saved "Full credit"."""
+    page.goto(instructor_lab.url("lab"))
+    lab_ui.menu(page, "Nbgrader", "Formgrader")
+    frame = page.frame_locator("iframe")
+
+    frame.get_by_role("link", name=ASSIGNMENT, exact=True).wait_for()
+    shots.take(page, "formgrader manage assignments")
+    rows = table_rows(frame, ASSIGNMENT)
+    assert [(r.get("Name"), r.get("# Submissions")) for r in rows] == [(ASSIGNMENT, "1")], rows
+
+    # Manual Grading: the assignment, its notebook and the submission, with the autograder's 2 points.
+    frame.get_by_role("link", name="Manual Grading").click()
+    frame.get_by_text("Assignment ID").wait_for()
+    rows = table_rows(frame, ASSIGNMENT)
+    assert [(r.get("Assignment ID"), r.get("Score")) for r in rows] == [(ASSIGNMENT, "2 / 42")], rows
+    frame.get_by_role("link", name=ASSIGNMENT, exact=True).click()
+    frame.get_by_text("Avg. Written Score").wait_for()
+    rows = table_rows(frame, ASSIGNMENT)
+    assert [(r.get("Avg. Code Score"), r.get("Avg. Written Score")) for r in rows] == [("2 / 13", "0 / 29")], rows
+    frame.get_by_role("link", name=ASSIGNMENT, exact=True).click()
+    frame.get_by_text("Submission ID").wait_for()
+    rows = table_rows(frame, "Submission #1")
+    assert [(r.get("Submission ID"), r.get("Overall Score")) for r in rows] == [("Submission #1", "2 / 42")], rows
+    shots.take(page, "formgrader submissions of the notebook")
+    frame.get_by_role("link", name="Submission #1").click()
+
+    # The submission: every written answer in its own panel, with the student's text and its points.
+    source = nbformat.read(SOURCE, as_version=4)
+    written = written_answers(source)
+    frame.locator(f"input#{written[min(written)]['grade_id']}").wait_for()
+    for meta in written.values():
+        grade_id = meta["grade_id"]
+        panel = frame.locator(".nbgrader_cell", has=frame.locator(f"input#{grade_id}"))
+        heading, body = panel.locator(".panel-heading").inner_text(), panel.locator(".panel-body").inner_text()
+        assert re.search(rf"/\s*{meta['points']}(\.0)?\b", heading), (grade_id, heading)
+        assert " ".join(written_answer(grade_id).replace("**", "").split()) == " ".join(body.split()), (grade_id, body)
+    assert frame.locator("input.score.needs_manual_grade").count() == len(written) == 23
+    assert sum(meta["points"] for meta in written.values()) == 29
+    first = frame.locator(".nbgrader_cell", has=frame.locator(f"input#{written[min(written)]['grade_id']}"))
+    first.scroll_into_view_if_needed()
+    shots.take(page, "a submission's written answer with its points")
+
+    # Grading: "Full credit" on one answer is saved in the gradebook.
+    meta = written[min(written)]
+    first.get_by_role("button", name="Full credit").click()
+    assert frame.locator(f"input#{meta['grade_id']}").input_value() == str(meta["points"])
+    saved = None
+    for _ in range(60):  # the page saves the score in the background
+        saved = manual_score(graded_course[0], meta["grade_id"])
+        if saved is not None:
+            break
+        page.wait_for_timeout(500)
+    shots.take(page, "full credit given")
+    assert saved == meta["points"]
+
+
+def manual_score(root, grade_id: str) -> float | None:
+    """The manual score of the student's answer ``grade_id`` in the course's gradebook."""
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        return gb.find_grade(grade_id, NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, STUDENT).manual_score
