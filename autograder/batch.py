@@ -2,7 +2,7 @@
 
 nbgrader autogrades one submission after another, and SQLite takes one writer at a time. Here each
 student is a worker process running ``nbgrader autograde --student S`` on its own copy of the
-gradebook, with one CPU thread per worker (``OMP_NUM_THREADS``) and a time limit per submission.
+gradebook, with one CPU thread per notebook by default (``OMP_NUM_THREADS``) and a time limit per submission.
 This process alone writes to the course's gradebook (``autograder.gradebook``): it merges each
 student's results as that worker finishes. One submission's failure never stops the others:
 
@@ -208,8 +208,12 @@ def progress_line(done: int, total: int, elapsed: float, outcome: Outcome) -> st
 
 
 def autograde(root: Path, students: list[str] | None = None, workers: int | None = None, timeout_s: float = 600,
-              force: bool = False, progress: Callable[[str], None] = print) -> list[Outcome]:
-    """Autograde the given (default: all submitted, not yet autograded) students in parallel."""
+              force: bool = False, progress: Callable[[str], None] = print, threads: int = 1) -> list[Outcome]:
+    """Autograde the given (default: all submitted, not yet autograded) students in parallel.
+
+    ``threads``: CPU threads of each notebook. One is the default: with two, on 2 cores shared with
+    other work, a submission ran several times slower (benchmarks/autograde_speed.py).
+    """
     db_url = course.db_url(root)
     if not db_url.startswith("sqlite:///"):
         raise course.CourseError(f"a12 autograde needs nbgrader's SQLite gradebook, not {db_url}: "
@@ -227,7 +231,6 @@ def autograde(root: Path, students: list[str] | None = None, workers: int | None
         progress("nothing to autograde: every submission is autograded (pass --force to grade again)")
         return []
     workers = max(1, min(workers or os.cpu_count() or 1, len(chosen)))
-    threads = max(1, (os.cpu_count() or 1) // workers)
     mnist_root = Path(os.environ.get("MNIST_ROOT", root / "data")).resolve()
     if not mnist.has_mnist(mnist_root):
         progress(mnist.ensure_mnist(mnist_root))

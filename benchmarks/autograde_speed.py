@@ -70,7 +70,7 @@ def main() -> int:
                      lambda: batch.autograde(root, workers=args.workers, force=True, progress=lambda line: None))
     parallel_scores = auto_scores(root)
     differ = sorted(k for k in plain_scores if plain_scores[k] != parallel_scores.get(k))
-    one = timed("a12 autograde, one submission, all cores",
+    one = timed("a12 autograde, one submission",
                 lambda: batch.autograde(root, students[:1], workers=1, force=True, progress=lambda line: None))
 
     print(f"\n{'':44}{'seconds':>9}")
