@@ -1,6 +1,8 @@
 """nbgrader configuration of the Assignment 12 course (the repository root is the course directory)."""
 import os
 
+from autograder.plugins import configure
+
 c = get_config()  # noqa: F821 (nbgrader provides get_config)
 
 c.CourseDirectory.course_id = "deep-learning-assignment12"
@@ -21,6 +23,10 @@ c.Execute.timeout = 300
 # nbgrader scores a test cell 0 if anything reaches stderr. The hidden tests send nothing there,
 # but the kernel inherits this environment: keep harmless library warnings out of it.
 os.environ.setdefault("PYTHONWARNINGS", "ignore")
+
+# Autograding runs the notebook with a time limit per submission (set by `a12 autograde`) and puts
+# the score sheet's grading rules under each free-text answer for graders; feedback leaves them out.
+configure(c)
 
 # Never let a run away notebook flood the gradebook and the feedback.
 c.LimitOutput.max_lines = 1000

@@ -1,9 +1,13 @@
-"""``a12``: the instructor's command line for Assignment 12 (run it in the course directory)."""
+"""``a12``: the instructor's command line for Assignment 12 (run it in the course directory).
+
+release -> collect -> autograde -> (grade the free-text answers in formgrader) -> feedback -> export;
+``a12 demo`` runs them all on a temporary course.
+"""
 import argparse
 import sys
 from pathlib import Path
 
-from . import course, regrade
+from . import batch, collect, course, demo, feedback, regrade, scoresheet, summary
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -13,12 +17,54 @@ def cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_collect(args: argparse.Namespace) -> int:
+    """Put the notebooks of a folder or LMS zip into submitted/<student>/assignment12/."""
+    for line in collect.collect(course.find_root(args.course), args.source, args.names, args.pattern, args.force):
+        print(line)
+    return 0
+
+
+def cmd_autograde(args: argparse.Namespace) -> int:
+    """Autograde the submissions in parallel workers into nbgrader's gradebook."""
+    outcomes = batch.autograde(course.find_root(args.course), args.student, args.workers, args.timeout, args.force,
+                               threads=args.threads)
+    if outcomes:
+        print(batch.summary_text(outcomes))
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    """Generate nbgrader's HTML feedback for the autograded students."""
+    files, warnings = feedback.generate(course.find_root(args.course), args.student)
+    for path in files:
+        print(f"wrote {path}")
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the 42-point score sheet (CSV) and its HTML summary, and print it."""
+    root = course.find_root(args.course)
+    out = args.out or root / "export"
+    out.mkdir(parents=True, exist_ok=True)
+    sheet = scoresheet.read(course.db_url(root))
+    print(scoresheet.table(sheet))
+    print(f"wrote {scoresheet.write_csv(sheet, out / 'assignment12-scores.csv')}")
+    print(f"wrote {summary.write_html(sheet, out / 'assignment12-summary.html')}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Build a temporary course, grade fictitious students in parallel, print the score sheet."""
+    demo.run_demo(args.dir, args.workers, args.timeout, args.course)
+    return 0
+
+
 def cmd_regrade(args: argparse.Namespace) -> int:
     """Re-grade the auto-graded items outside nbgrader and report differences from the gradebook."""
     root = course.find_root(args.course)
-    config = course.course_config(root)
-    db_url = config.CourseDirectory.get("db_url", f"sqlite:///{root / 'gradebook.db'}")
-    reports, differences = regrade.regrade(root, db_url, args.student or None, write=args.apply,
+    reports, differences = regrade.regrade(root, course.db_url(root), args.student or None, write=args.apply,
                                            progress=lambda line: print(line, file=sys.stderr))
     for student, report in reports.items():
         if report.error:
@@ -37,14 +83,47 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--course", type=Path, default=None, help="course directory (default: this folder)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("release", help=cmd_release.__doc__).set_defaults(run=cmd_release)
-    parser_regrade = commands.add_parser("regrade", help=cmd_regrade.__doc__)
-    parser_regrade.add_argument("--student", action="append", help="only this student (repeatable)")
-    parser_regrade.add_argument("--apply", action="store_true", help="write the independent scores into the gradebook")
-    parser_regrade.set_defaults(run=cmd_regrade)
+
+    sub = commands.add_parser("collect", help=cmd_collect.__doc__)
+    sub.add_argument("source", type=Path, help="a folder of notebooks, or the zip downloaded from the LMS")
+    sub.add_argument("--names", default="plain", choices=sorted(collect.NAMES),
+                     help="how file names say whose a notebook is: plain (<student>.ipynb or <student>/*.ipynb) "
+                          "or canvas (<student>_<user id>_<submission id>_<file>.ipynb)")
+    sub.add_argument("--pattern", help="a regular expression for the path instead, with a (?P<student>...) group")
+    sub.add_argument("--force", action="store_true", help="replace submissions already collected")
+    sub.set_defaults(run=cmd_collect)
+
+    sub = commands.add_parser("autograde", help=cmd_autograde.__doc__)
+    sub.add_argument("--student", action="append", help="only this student (repeat for more)")
+    sub.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per CPU core)")
+    sub.add_argument("--timeout", type=float, default=600, help="seconds per submission (default: 600)")
+    sub.add_argument("--threads", type=int, default=1, help="CPU threads of each notebook (default: 1)")
+    sub.add_argument("--force", action="store_true", help="grade again submissions already autograded")
+    sub.set_defaults(run=cmd_autograde)
+
+    sub = commands.add_parser("feedback", help=cmd_feedback.__doc__)
+    sub.add_argument("--student", action="append", help="only this student (repeat for more)")
+    sub.set_defaults(run=cmd_feedback)
+
+    sub = commands.add_parser("export", help=cmd_export.__doc__)
+    sub.add_argument("--out", type=Path, default=None, help="folder for the CSV and HTML (default: export/)")
+    sub.set_defaults(run=cmd_export)
+
+    sub = commands.add_parser("demo", help=cmd_demo.__doc__)
+    sub.add_argument("--dir", type=Path, default=None, help="folder for the demo (default: a new temporary one)")
+    sub.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per CPU core)")
+    sub.add_argument("--timeout", type=float, default=600, help="seconds per submission (default: 600)")
+    sub.set_defaults(run=cmd_demo)
+
+    sub = commands.add_parser("regrade", help=cmd_regrade.__doc__)
+    sub.add_argument("--student", action="append", help="only this student (repeat for more)")
+    sub.add_argument("--apply", action="store_true", help="write the independent scores into the gradebook")
+    sub.set_defaults(run=cmd_regrade)
+
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except course.CourseError as error:
+    except (course.CourseError, collect.CollectError) as error:
         print(f"a12 {args.command}: {error}", file=sys.stderr)
         return 1
 

@@ -36,6 +36,11 @@ def nbgrader_env() -> dict[str, str]:
     return dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
 
 
+def db_url(root: Path) -> str:
+    """The URL of the course's gradebook: nbgrader_config.py's, by default SQLite's gradebook.db in the course."""
+    return course_config(root).CourseDirectory.get("db_url", f"sqlite:///{root / 'gradebook.db'}")
+
+
 def nbgrader(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run an nbgrader command in the course directory; raise CourseError with its log if it fails."""
     done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=nbgrader_env(),

@@ -58,3 +58,35 @@ def course(tmp_path) -> Path:
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
     shutil.copytree(ROOT / "source", tmp_path / "source", ignore=shutil.ignore_patterns("data", ".ipynb_checkpoints"))
     return tmp_path
+
+
+def new_gradebook(path: Path) -> str:
+    """A gradebook holding the assignment's notebook and grade cells as the source notebook declares
+    them (what `nbgrader generate_assignment` records), and no students; returns its URL."""
+    from nbgrader.api import Gradebook
+    url = f"sqlite:///{path}"
+    with Gradebook(url) as gb:
+        gb.add_assignment(ASSIGNMENT)
+        gb.add_notebook("assignment12", ASSIGNMENT)
+        for cell in nbgrader_cells(SOURCE):
+            meta = cell["metadata"]["nbgrader"]
+            if meta.get("grade"):
+                gb.add_grade_cell(meta["grade_id"], "assignment12", ASSIGNMENT, max_score=meta["points"],
+                                  cell_type=cell["cell_type"])
+            if meta.get("solution"):
+                gb.add_solution_cell(meta["grade_id"], "assignment12", ASSIGNMENT)
+    return url
+
+
+@pytest.fixture(scope="session")
+def empty_gradebook(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
+    new_gradebook(path)
+    return path
+
+
+@pytest.fixture
+def gradebook_url(tmp_path, empty_gradebook) -> str:
+    """A scratch gradebook in tmp_path with the assignment's cells and no students."""
+    shutil.copy(empty_gradebook, tmp_path / "gradebook.db")
+    return f"sqlite:///{tmp_path / 'gradebook.db'}"

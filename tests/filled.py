@@ -4,18 +4,11 @@ Every written (manually graded) answer cell gets a short text that names its ite
 test can tell the answers apart wherever they are shown; the code answers named in ``code_ids``
 are taken from the solution notebook by grade_id; all other code answers keep their stubs.
 """
-import re
 from pathlib import Path
 
 import nbformat
 
-
-def item_of(grade_id: str) -> str:
-    """The score sheet's item of an answer or test cell: ``answer_12_2b_interpret…`` -> ``12.2b``."""
-    match = re.match(r"(?:answer|test)_(\d+)_(\d+)([a-z])_", grade_id)
-    if not match:
-        raise ValueError(f"{grade_id!r} does not name an item like answer_12_2b_...")
-    return f"{match[1]}.{match[2]}{match[3]}"
+from autograder.scoresheet import item_of
 
 
 def written_answer(grade_id: str) -> str:

@@ -1,0 +1,262 @@
+"""``a12 autograde``: autograde every submission with nbgrader, in parallel worker processes.
+
+nbgrader autogrades one submission after another, and SQLite takes one writer at a time. Here each
+student is a worker process running ``nbgrader autograde --student S`` on its own copy of the
+gradebook, with one CPU thread per notebook by default (``OMP_NUM_THREADS``) and a time limit per submission.
+This process alone writes to the course's gradebook (``autograder.gradebook``): it merges each
+student's results as that worker finishes. One submission's failure never stops the others:
+
+- the time limit or a dead kernel stops a notebook midway: the cells not run score 0 and say why
+  (``plugins.LimitedExecute``), the rest keep their points;
+- nbgrader fails, or outlives the limit plus a grace period and is killed: the notebook is graded
+  again without running it, every auto-graded item 0 with the reason in its test cell, so the
+  free-text answers can still be graded in formgrader;
+- the notebook cannot be read (``autograder.submission``: not JSON, not nbformat 4, no nbgrader
+  metadata), or nbgrader fails on both tries: every auto-graded item gets 0 in the gradebook, and
+  the reader's or nbgrader's message says why.
+
+Each of these is flagged for review, reported at the end, and logged in ``.a12/logs/<student>.log``.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+import psutil
+from nbgrader.api import Gradebook, MissingEntry
+
+from . import ASSIGNMENT, NOTEBOOK, course, gradebook, mnist
+from .collect import STUDENT_ID
+from .plugins.execute import NOT_RUN
+from .submission import SubmissionError, read_submission
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+EXCEPTION = re.compile(r"^\s+([\w.]*(?:Error|Exception|Exit)\b: .*)$")
+GRACE_S = 120  # nbgrader's start, the kernel's start and writing the results, on top of the time limit
+NOT_RUN_LIMIT_S = 120  # grading a notebook again without running it takes seconds
+
+
+@dataclass
+class Outcome:
+    """How a student's submission was autograded."""
+    student: str
+    status: str  # "graded", "graded without running" or "not graded"
+    auto_points: float | None
+    max_points: float
+    seconds: float
+    problem: str = ""  # why some or all auto-graded items got 0 for no fault found by the checks
+    log: Path | None = None
+
+
+@dataclass
+class Run:
+    """One ``nbgrader autograde`` of one student in a worker."""
+    returncode: int | None  # None: killed at the time limit
+    seconds: float
+    db: Path
+
+
+@dataclass
+class Attempt:
+    """What a worker did for one student: nbgrader's run, and the run without running the notebook."""
+    run: Run | None  # None: nbgrader was not started, the notebook cannot be read
+    fallback: Run | None
+    problem: str
+    log: Path
+
+    @property
+    def seconds(self) -> float:
+        return sum(r.seconds for r in (self.run, self.fallback) if r)
+
+
+def submitted_students(root: Path) -> list[str]:
+    """Students with a notebook in ``submitted/<student>/assignment12/``."""
+    return sorted(p.parent.parent.name for p in (root / "submitted").glob(f"*/{ASSIGNMENT}/{NOTEBOOK}"))
+
+
+def up_to_date(root: Path, db_url: str, student: str) -> bool:
+    """Whether a student's autograded notebook is newer than the submission and in the gradebook."""
+    graded = root / "autograded" / student / ASSIGNMENT / NOTEBOOK
+    submitted = root / "submitted" / student / ASSIGNMENT / NOTEBOOK
+    if not graded.exists() or graded.stat().st_mtime < submitted.stat().st_mtime:
+        return False
+    with Gradebook(db_url) as gb:
+        try:
+            gb.find_submission(ASSIGNMENT, student)
+        except MissingEntry:
+            return False
+    return True
+
+
+def worker_env(threads: int, mnist_root: Path) -> dict[str, str]:
+    """The environment of a worker: nbgrader's, CPU threads per worker, and where MNIST is."""
+    env = course.nbgrader_env()
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[name] = str(threads)
+    env["MNIST_ROOT"] = str(mnist_root)
+    return env
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a process and all its descendants (nbgrader's kernel runs in a session of its own)."""
+    try:
+        parent = psutil.Process(pid)
+        processes = parent.children(recursive=True) + [parent]
+    except psutil.NoSuchProcess:
+        return
+    for process in processes:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(processes, timeout=10)
+
+
+def run_nbgrader(root: Path, student: str, db: Path, log: Path, env: dict[str, str], limit_s: float,
+                 options: list[str]) -> Run:
+    """``nbgrader autograde`` of one student into the gradebook ``db``, killed after ``limit_s``."""
+    command = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--student", student, "--force",
+               f"--CourseDirectory.db_url=sqlite:///{db}", "--NbGrader.logfile=", *options]
+    start = time.monotonic()
+    with open(log, "a") as out:
+        out.write(f"$ {' '.join(command)}\n")
+        out.flush()
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            returncode = process.wait(timeout=limit_s)
+        except subprocess.TimeoutExpired:
+            kill_tree(process.pid)
+            returncode = None
+    return Run(returncode, time.monotonic() - start, db)
+
+
+def failure_of(log: Path) -> str:
+    """Why nbgrader failed, from its log: the last exception of the last traceback (or error line)."""
+    text = log.read_text(errors="replace").splitlines()
+    exceptions = [m[1] for line in text if (m := EXCEPTION.match(line))]
+    errors = [line.split("ERROR]", 1)[1].strip() for line in text if "ERROR]" in line]
+    return (exceptions or errors or ["no message"])[-1]
+
+
+def not_run_reason(root: Path, student: str) -> str:
+    """Why the first cell of the autograded notebook that did not finish was stopped, or ""."""
+    path = root / "autograded" / student / ASSIGNMENT / NOTEBOOK
+    for cell in nbformat.read(path, as_version=4).cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if output.get("ename") in (NOT_RUN, "CellTimeoutError"):
+                text = output.get("evalue") or " ".join(output.get("traceback", []))
+                return ANSI.sub("", text).removeprefix("CellTimeoutError: ")
+    return ""
+
+
+def grade_student(root: Path, student: str, base_db: Path, work: Path, env: dict[str, str],
+                  timeout_s: float) -> Attempt:
+    """Autograde one student in a worker; if nbgrader fails, grade the notebook again without running it."""
+    log = root / ".a12" / "logs" / f"{student}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("")
+    try:
+        read_submission(root / "submitted" / student / ASSIGNMENT / NOTEBOOK)
+    except SubmissionError as error:
+        return Attempt(None, None, str(error), log)
+    shutil.copy(base_db, work / f"{student}.db")
+    run = run_nbgrader(root, student, work / f"{student}.db", log, env, timeout_s + GRACE_S,
+                       [f"--LimitedExecute.submission_timeout={int(timeout_s)}"])
+    if run.returncode == 0:
+        return Attempt(run, None, "", log)
+    problem = (f"nbgrader was stopped at the time limit, after {run.seconds:.0f} s" if run.returncode is None
+               else f"nbgrader failed: {failure_of(log)}")
+    shutil.copy(base_db, work / f"{student}-not-run.db")
+    fallback = run_nbgrader(root, student, work / f"{student}-not-run.db", log, env, NOT_RUN_LIMIT_S,
+                            [f"--LimitedExecute.skip_reason=not run: {problem}. Ask the instructor."])
+    return Attempt(run, fallback, problem, log)
+
+
+def record(root: Path, db_url: str, student: str, attempt: Attempt) -> Outcome:
+    """Merge one student's results into the course's gradebook (this process only) and describe them."""
+    with Gradebook(db_url) as gb:
+        cells = gb.find_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT).grade_cells
+        max_points = sum(cell.max_score for cell in cells if cell.cell_type == "code")
+    done = attempt.fallback or attempt.run
+    if done is None or done.returncode != 0:
+        gradebook.record_ungradable(db_url, student)
+        return Outcome(student, "not graded", 0.0, max_points, attempt.seconds, attempt.problem, attempt.log)
+    points = gradebook.merge_autograde(db_url, f"sqlite:///{done.db}", student)
+    problem = attempt.problem or not_run_reason(root, student)
+    if problem:
+        gradebook.flag(db_url, student)
+    status = "graded without running" if attempt.fallback else "graded"
+    return Outcome(student, status, points, max_points, attempt.seconds, problem, attempt.log)
+
+
+def progress_line(done: int, total: int, elapsed: float, outcome: Outcome) -> str:
+    """One line of the progress bar, for the submission just finished."""
+    width = 20
+    bar = "#" * (width * done // total) + "." * (width - width * done // total)
+    points = f"{outcome.auto_points:g}/{outcome.max_points:g} auto points" if outcome.auto_points is not None else ""
+    note = f"  ({outcome.status}: {outcome.problem})" if outcome.problem else ""
+    return (f"[{bar}] {done}/{total} {time.strftime('%M:%S', time.gmtime(elapsed))}  "
+            f"{outcome.student}: {points} in {outcome.seconds:.0f} s{note}")
+
+
+def autograde(root: Path, students: list[str] | None = None, workers: int | None = None, timeout_s: float = 600,
+              force: bool = False, progress: Callable[[str], None] = print, threads: int = 1) -> list[Outcome]:
+    """Autograde the given (default: all submitted, not yet autograded) students in parallel.
+
+    ``threads``: CPU threads of each notebook. One is the default: with two, on 2 cores shared with
+    other work, a submission ran several times slower (benchmarks/autograde_speed.py).
+    """
+    db_url = course.db_url(root)
+    if not db_url.startswith("sqlite:///"):
+        raise course.CourseError(f"a12 autograde needs nbgrader's SQLite gradebook, not {db_url}: "
+                                 "use `nbgrader autograde` with this database")
+    db_file = Path(db_url.removeprefix("sqlite:///"))
+    if not db_file.exists():
+        raise course.CourseError(f"{db_file} does not exist: run `a12 release` first")
+    chosen = students or submitted_students(root)
+    bad = [s for s in chosen if not STUDENT_ID.fullmatch(s) or not (root / "submitted" / s / ASSIGNMENT / NOTEBOOK).is_file()]
+    if bad:
+        raise course.CourseError(f"no submission in submitted/<student>/{ASSIGNMENT}/{NOTEBOOK} for: {', '.join(bad)}")
+    if not force:
+        chosen = [s for s in chosen if not up_to_date(root, db_url, s)]
+    if not chosen:
+        progress("nothing to autograde: every submission is autograded (pass --force to grade again)")
+        return []
+    workers = max(1, min(workers or os.cpu_count() or 1, len(chosen)))
+    mnist_root = Path(os.environ.get("MNIST_ROOT", root / "data")).resolve()
+    if not mnist.has_mnist(mnist_root):
+        progress(mnist.ensure_mnist(mnist_root))
+    env = worker_env(threads, mnist_root)
+    progress(f"autograding {len(chosen)} submission{'s' * (len(chosen) > 1)} with {workers} worker"
+             f"{'s' * (workers > 1)} ({threads} CPU thread{'s' * (threads > 1)} each), at most {timeout_s:g} s each")
+    outcomes, start = [], time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="a12-autograde-") as work, ThreadPoolExecutor(workers) as pool:
+        base_db = Path(work) / "gradebook.db"
+        gradebook.snapshot(db_file, base_db)
+        futures = {pool.submit(grade_student, root, s, base_db, Path(work), env, timeout_s): s for s in chosen}
+        for future in as_completed(futures):
+            student = futures[future]
+            try:
+                outcome = record(root, db_url, student, future.result())
+            except Exception as error:  # one student's failure never stops the batch
+                outcome = Outcome(student, "not graded", None, 0, 0, f"{type(error).__name__}: {error}")
+            outcomes.append(outcome)
+            progress(progress_line(len(outcomes), len(chosen), time.monotonic() - start, outcome))
+    return sorted(outcomes, key=lambda o: o.student)
+
+
+def summary_text(outcomes: list[Outcome]) -> str:
+    """The batch's closing report: counts, and every submission that needs a look."""
+    problems = [o for o in outcomes if o.problem]
+    lines = [f"{len(outcomes) - len(problems)} of {len(outcomes)} submissions autograded without problems"]
+    for o in problems:
+        lines.append(f"  {o.student}: {o.status}: {o.problem}" + (f" (log: {o.log})" if o.log else ""))
+    return "\n".join(lines)

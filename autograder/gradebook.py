@@ -1,0 +1,101 @@
+"""What the parallel autograder writes into nbgrader's gradebook, from one process only.
+
+Each worker autogrades one student with nbgrader into its own copy of the gradebook (a snapshot made
+by ``snapshot``), so workers never write to the same SQLite file. ``merge_autograde`` then copies
+that student's autograder results into the course's gradebook through nbgrader's ``Gradebook`` API,
+exactly the fields nbgrader's autograde owns, in one transaction:
+
+- ``auto_score`` of every grade and ``auto_comment`` of every comment;
+- ``needs_manual_grade`` by nbgrader's own rule (``SaveAutoGrades``): an item needs a person when it
+  has a manual score to review or no automatic score;
+- the submission's timestamp and each notebook's late penalty.
+
+Manual scores, extra credit, manual comments, flags and extensions are never touched, so grades
+already given survive re-autograding; merging the same results twice changes nothing.
+"""
+import sqlite3
+import warnings
+from pathlib import Path
+
+from sqlalchemy.exc import SAWarning
+from nbgrader.api import Gradebook, MissingEntry
+
+from . import ASSIGNMENT
+
+
+def snapshot(db_file: Path, copy: Path) -> None:
+    """A consistent copy of an SQLite gradebook, even while another program writes to it."""
+    source, target = sqlite3.connect(db_file), sqlite3.connect(copy)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+
+
+def _submission(gb: Gradebook, student: str, assignment: str):
+    try:
+        gb.find_student(student)
+    except MissingEntry:
+        gb.add_student(student)
+    with warnings.catch_warnings():  # nbgrader's add_submission trips an SQLAlchemy 2 warning, harmless
+        warnings.simplefilter("ignore", SAWarning)
+        return gb.update_or_create_submission(assignment, student)
+
+
+def _needs_manual_grade(grade) -> bool:
+    return grade.manual_score is not None or grade.auto_score is None
+
+
+def merge_autograde(db_url: str, worker_db_url: str, student: str, assignment: str = ASSIGNMENT) -> float:
+    """Copy a student's autograder results from a worker's gradebook; return the auto points."""
+    with Gradebook(worker_db_url) as worker, Gradebook(db_url) as gb:
+        graded = worker.find_submission(assignment, student)
+        submission = _submission(gb, student, assignment)
+        try:
+            if graded.timestamp is not None:
+                submission.timestamp = graded.timestamp
+            for graded_nb in graded.notebooks:
+                notebook = gb.find_submission_notebook(graded_nb.name, assignment, student)
+                notebook.late_submission_penalty = graded_nb.late_submission_penalty
+                grades = {g.name: g for g in notebook.grades}
+                for source in graded_nb.grades:
+                    grade = grades[source.name]
+                    grade.auto_score = source.auto_score
+                    grade.needs_manual_grade = _needs_manual_grade(grade)
+                comments = {c.name: c for c in notebook.comments}
+                for source in graded_nb.comments:
+                    comments[source.name].auto_comment = source.auto_comment
+            gb.db.commit()
+        except Exception:
+            gb.db.rollback()
+            raise
+        return sum(g.auto_score or 0 for nb in graded.notebooks for g in nb.grades if g.cell.cell_type == "code")
+
+
+def record_ungradable(db_url: str, student: str, assignment: str = ASSIGNMENT) -> None:
+    """A submission that nbgrader could not grade at all: 0 on every auto-graded item, flagged for review.
+
+    Its free-text answers stay as they were (ungraded, or graded by hand before).
+    """
+    with Gradebook(db_url) as gb:
+        submission = _submission(gb, student, assignment)
+        try:
+            for notebook in submission.notebooks:
+                notebook.flagged = True
+                for grade in notebook.grades:
+                    if grade.cell.cell_type == "code":
+                        grade.auto_score = 0
+                        grade.needs_manual_grade = _needs_manual_grade(grade)
+            gb.db.commit()
+        except Exception:
+            gb.db.rollback()
+            raise
+
+
+def flag(db_url: str, student: str, assignment: str = ASSIGNMENT) -> None:
+    """Flag a student's submitted notebooks for review (formgrader shows the flag)."""
+    with Gradebook(db_url) as gb:
+        for notebook in gb.find_submission(assignment, student).notebooks:
+            notebook.flagged = True
+        gb.db.commit()

@@ -1,0 +1,176 @@
+"""The 42-point score sheet, read from nbgrader's gradebook: one row per student, one column per item.
+
+An item's points are nbgrader's score for its grade cell (a manual score, when a grader gave one,
+takes precedence over the autograder's). An item is *not graded yet* while it has neither a manual
+score nor an automatic score that needs no review: a free-text answer before a grader scored it, or
+an auto-graded item whose autograding did not finish. Such items are marked ``ungraded``, never
+counted as 0, and so are the section totals and the total that include them.
+"""
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from . import ASSIGNMENT, NOTEBOOK
+
+ITEM = re.compile(r"(?:answer|test)_(\d+)_(\d+)([a-z])_")
+UNGRADED = "ungraded"
+
+
+def item_of(grade_id: str) -> str:
+    """The rubric item of a grade cell: ``test_12_6d_sample_from_model`` -> ``12.6d``."""
+    match = ITEM.match(grade_id)
+    if not match:
+        raise ValueError(f"the grade cell {grade_id!r} is not named answer_12_6d_... or test_12_6d_...")
+    return f"{match[1]}.{match[2]}{match[3]}"
+
+
+@dataclass(frozen=True)
+class Item:
+    """A rubric item: its id, whether nbgrader grades it (auto) or a person (manual), its points."""
+    item: str
+    kind: str
+    max_points: float
+    grade_id: str
+
+    @property
+    def section(self) -> str:
+        return self.item[:-1]
+
+
+@dataclass
+class Row:
+    """One student's points per item (None: not graded yet)."""
+    student: str
+    points: dict[str, float | None]
+    submitted: bool = True
+    flagged: bool = False
+
+
+@dataclass
+class ScoreSheet:
+    items: list[Item]
+    rows: list[Row]
+
+    @property
+    def sections(self) -> dict[str, float]:
+        """Each section's maximum, in rubric order."""
+        sections: dict[str, float] = {}
+        for item in self.items:
+            sections[item.section] = sections.get(item.section, 0) + item.max_points
+        return sections
+
+    @property
+    def max_points(self) -> float:
+        return sum(item.max_points for item in self.items)
+
+
+def _sum(row: Row, items: list[Item]) -> float | None:
+    """Points of ``items``; None if any is not graded yet."""
+    points = [row.points.get(item.item) for item in items]
+    if not row.submitted:
+        return 0.0
+    return None if any(p is None for p in points) else sum(points)
+
+
+def section_total(sheet: ScoreSheet, row: Row, section: str) -> float | None:
+    return _sum(row, [item for item in sheet.items if item.section == section])
+
+
+def total(sheet: ScoreSheet, row: Row) -> float | None:
+    return _sum(row, sheet.items)
+
+
+def graded_so_far(row: Row) -> float:
+    """The points of the items graded so far."""
+    return sum(p for p in row.points.values() if p is not None)
+
+
+def ungraded_items(sheet: ScoreSheet, row: Row) -> list[Item]:
+    return [item for item in sheet.items if row.submitted and row.points.get(item.item) is None]
+
+
+def status(sheet: ScoreSheet, row: Row) -> str:
+    if not row.submitted:
+        return "no submission"
+    left = ungraded_items(sheet, row)
+    if not left:
+        return "complete"
+    return f"{len(left)} item{'s' * (len(left) > 1)} ({sum(i.max_points for i in left):g} points) to grade"
+
+
+def _is_graded(grade) -> bool:
+    return grade.manual_score is not None or (grade.auto_score is not None and not grade.needs_manual_grade)
+
+
+def read(db_url: str, assignment: str = ASSIGNMENT) -> ScoreSheet:
+    """The score sheet of every student in the gradebook."""
+    with Gradebook(db_url) as gb:
+        notebook = gb.find_notebook(NOTEBOOK.removesuffix(".ipynb"), assignment)
+        items = sorted((Item(item_of(c.name), "auto" if c.cell_type == "code" else "manual", c.max_score, c.name)
+                        for c in notebook.grade_cells),
+                       key=lambda i: (tuple(int(n) for n in i.section.split(".")), i.item))
+        by_grade_id = {item.grade_id: item.item for item in items}
+        rows = []
+        for student in sorted(gb.students, key=lambda s: s.id):
+            try:
+                submission = gb.find_submission(assignment, student.id)
+            except MissingEntry:
+                rows.append(Row(student.id, {}, submitted=False))
+                continue
+            points: dict[str, float | None] = {}
+            flagged = False
+            for submitted in submission.notebooks:
+                flagged = flagged or bool(submitted.flagged)
+                for grade in submitted.grades:
+                    points[by_grade_id[grade.name]] = grade.score if _is_graded(grade) else None
+            rows.append(Row(student.id, points, flagged=flagged))
+    return ScoreSheet(items, rows)
+
+
+def _cell(points: float | None) -> str:
+    return UNGRADED if points is None else f"{points:g}"
+
+
+def write_csv(sheet: ScoreSheet, path: Path) -> Path:
+    """The score sheet as CSV: items, section totals, total, what is left to grade, flags."""
+    sections = sheet.sections
+    header = (["student"] + [f"{i.item} ({i.kind}, {i.max_points:g})" for i in sheet.items]
+              + [f"{s} total ({m:g})" for s, m in sections.items()]
+              + [f"total ({sheet.max_points:g})", "graded so far", "status", "flagged"])
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for row in sheet.rows:
+            items = [_cell(row.points.get(i.item)) if row.submitted else "" for i in sheet.items]
+            totals = [_cell(section_total(sheet, row, s)) for s in sections]
+            writer.writerow([row.student] + items + totals + [_cell(total(sheet, row)), f"{graded_so_far(row):g}",
+                                                             status(sheet, row), "yes" if row.flagged else ""])
+    return path
+
+
+def table(sheet: ScoreSheet) -> str:
+    """The score sheet for a terminal: auto-graded items, section totals, total ("?": not graded yet)."""
+    auto = [i for i in sheet.items if i.kind == "auto"]
+    sections = sheet.sections
+    width = max([7] + [len(r.student) for r in sheet.rows])
+
+    def line(name: str, values: list[str], tail: str = "") -> str:
+        cells = [f"{v:>5}" for v in values]
+        return f"{name:<{width}} " + " ".join(cells[:len(auto)]) + " | " + " ".join(cells[len(auto):]) + tail
+
+    def show(points: float | None) -> str:
+        return "?" if points is None else f"{points:g}"
+
+    lines = [line("item", [i.item for i in auto] + list(sections) + ["total"], " | status"),
+             line("max", [f"{i.max_points:g}" for i in auto] + [f"{m:g}" for m in sections.values()]
+                  + [f"{sheet.max_points:g}"])]
+    for row in sheet.rows:
+        values = [show(row.points.get(i.item)) if row.submitted else "-" for i in auto]
+        values += [show(section_total(sheet, row, s)) for s in sections] + [show(total(sheet, row))]
+        flag = ", flagged" if row.flagged else ""
+        lines.append(line(row.student, values, f" | {status(sheet, row)}{flag}, {graded_so_far(row):g} so far"))
+    lines.append(f"{'':<{width}} (auto-graded items, then section totals; ?: includes items not graded yet)")
+    return "\n".join(lines)

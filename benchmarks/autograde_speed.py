@@ -1,0 +1,88 @@
+"""Benchmark: N submissions autograded by plain `nbgrader autograde` (one after another) and by
+`a12 autograde` (parallel workers), on a temporary course; prints the wall times and the speed-up.
+
+    python benchmarks/autograde_speed.py --n 8            # the figures for the README (quiet machine)
+    python benchmarks/autograde_speed.py --n 2            # a quick look while others use the CPU
+
+Every submission holds the reference answers, so every one runs the whole notebook (quick mode).
+Goals on 2 cores: parallel at least 1.8x faster than plain nbgrader; one submission in 60 s or less.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+
+from autograder import ASSIGNMENT, NOTEBOOK, batch, course, demo, mnist
+
+
+def auto_scores(root: Path) -> dict[str, float]:
+    with Gradebook(course.db_url(root)) as gb:
+        return {f"{s.student.id}/{g.name}": g.auto_score for s in gb.assignment_submissions(ASSIGNMENT)
+                for nb in s.notebooks for g in nb.grades if g.cell.cell_type == "code"}
+
+
+def timed(label: str, run) -> float:
+    print(f"{label} ...", flush=True)
+    start = time.monotonic()
+    run()
+    seconds = time.monotonic() - start
+    print(f"{label}: {seconds:.1f} s", flush=True)
+    return seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=8, help="submissions (default 8)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per core)")
+    parser.add_argument("--dir", type=Path, default=None, help="folder for the course (default: temporary)")
+    args = parser.parse_args()
+
+    folder = args.dir or Path(tempfile.mkdtemp(prefix="a12-bench-"))
+    root = demo.build_course(folder / "course")
+    mnist_root = Path(os.environ.get("MNIST_ROOT", folder / "data"))
+    print(mnist.ensure_mnist(mnist_root))
+    os.environ["MNIST_ROOT"] = str(mnist_root.resolve())
+    reference = demo.student_notebook(root, demo.STUDENTS[0])
+    students = [f"s{i:02d}" for i in range(1, args.n + 1)]
+    for student in students:
+        target = root / "submitted" / student / ASSIGNMENT / NOTEBOOK
+        target.parent.mkdir(parents=True)
+        nbformat.write(reference, target)
+    cores = os.cpu_count()
+    print(f"{args.n} submissions, {cores} cores, load average before: {os.getloadavg()[0]:.1f}")
+
+    def plain():
+        done = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT], cwd=root,
+                              env=dict(course.nbgrader_env(), MNIST_ROOT=os.environ["MNIST_ROOT"]),
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f"nbgrader autograde failed:\n{done.stderr[-3000:]}")
+
+    sequential = timed(f"plain nbgrader autograde, {args.n} one after another", plain)
+    plain_scores = auto_scores(root)
+    parallel = timed(f"a12 autograde, {args.n} in parallel",
+                     lambda: batch.autograde(root, workers=args.workers, force=True, progress=lambda line: None))
+    parallel_scores = auto_scores(root)
+    differ = sorted(k for k in plain_scores if plain_scores[k] != parallel_scores.get(k))
+    one = timed("a12 autograde, one submission",
+                lambda: batch.autograde(root, students[:1], workers=1, force=True, progress=lambda line: None))
+
+    print(f"\n{'':44}{'seconds':>9}")
+    print(f"{'plain nbgrader autograde, one after another':44}{sequential:9.1f}   ({sequential / args.n:.1f} s each)")
+    print(f"{'a12 autograde, parallel':44}{parallel:9.1f}   speed-up {sequential / parallel:.2f}x (goal >= 1.8x)")
+    print(f"{'one submission (a12 autograde)':44}{one:9.1f}   (goal <= 60 s)")
+    print(f"auto points over {args.n} submissions: plain {sum(plain_scores.values()):g}, "
+          f"a12 {sum(parallel_scores.values()):g}; load average after: {os.getloadavg()[0]:.1f}")
+    for key in differ:  # e.g. a cell past nbgrader's per-cell timeout on a machine busy with other work
+        print(f"  scores differ: {key}: plain {plain_scores[key]:g}, a12 {parallel_scores.get(key)}")
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

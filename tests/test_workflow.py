@@ -1,0 +1,110 @@
+"""The instructor's workflow end to end with real nbgrader runs: an LMS zip collected, autograded in
+parallel, graded by hand, exported to the 42-point score sheet, feedback made, and graded again.
+
+Five students (autograder.demo.STUDENTS): the reference, the blank release, two with seeded mistakes
+and one whose kernel dies midway; then one whose notebook runs past the time limit.
+"""
+import csv
+
+import nbformat
+import pytest
+
+from autograder import cli, course, demo
+from autograder.plugins.grading_rules import is_rules_cell
+
+from .conftest import ROOT
+from .test_rubric import AUTO, MANUAL
+
+STUDENTS = [s.name for s in demo.STUDENTS]
+NOT_RUN_AFTER_12_6 = {"12.7c": 0, "12.8c": 0, "12.8e": 0, "12.8f": 0, "12.8g": 0}
+EXPECTED_AUTO = {
+    "ada": AUTO,
+    "bob": {item: 0 for item in AUTO},
+    "noah": {**AUTO, "12.6d": 1, "12.8f": 0},
+    "mia": {**AUTO, "12.5c": 2},
+    "leo": {**AUTO, **NOT_RUN_AFTER_12_6},
+}
+ZOE = demo.DemoStudent("zoe", "sleeps before the first test cell",
+                       added={"closed_form_noisy_images": "import time\ntime.sleep(3600)"})
+
+
+def a12(root, *args):
+    assert cli.main(["--course", str(root), *map(str, args)]) == 0
+
+
+def export(root):
+    a12(root, "export")
+    with open(root / "export" / "assignment12-scores.csv") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def points(row, item):
+    kind = "auto" if item in AUTO else "manual"
+    return row[f"{item} ({kind}, {({**AUTO, **MANUAL})[item]:g})"]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, mnist_root):
+    """The course after `a12 collect` of the LMS zip, `a12 autograde`, and a grader's work on ada and noah."""
+    folder = tmp_path_factory.mktemp("workflow")
+    root = demo.build_course(folder / "course", ROOT)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MNIST_ROOT", str(mnist_root))
+        a12(root, "collect", demo.lms_zip(root, demo.STUDENTS, folder / "download.zip"), "--names", "canvas")
+        a12(root, "autograde", "--workers", 2)
+        demo.grade_by_hand(course.db_url(root), "ada")
+        demo.grade_by_hand(course.db_url(root), "noah", {"answer_12_2b_interpret_noisy_images": 1})
+        yield root
+
+
+def test_exported_points_per_item(graded):
+    rows = export(graded)
+    assert sorted(rows) == sorted(STUDENTS)
+    for student, expected in EXPECTED_AUTO.items():
+        assert {item: float(points(rows[student], item)) for item in AUTO} == expected, student
+    assert {points(rows["ada"], item) for item in MANUAL} == {"1", "2", "3"} and rows["ada"]["total (42)"] == "42"
+    assert points(rows["noah"], "12.2b") == "1" and rows["noah"]["total (42)"] == str(42 - 1 - 1 - 1)
+    assert rows["noah"]["12.2 total (4)"] == "3" and rows["noah"]["12.6 total (9)"] == "8"
+    for student in ("mia", "leo"):  # answered, not graded by hand yet
+        assert {points(rows[student], item) for item in MANUAL} == {"ungraded"}
+        assert rows[student]["total (42)"] == "ungraded" and rows[student]["status"] == "23 items (29 points) to grade"
+    assert rows["mia"]["graded so far"] == "12" and rows["leo"]["graded so far"] == "7"
+    assert {points(rows["bob"], item) for item in MANUAL} == {"0"}  # nbgrader: no response, 0 points
+    assert rows["bob"]["total (42)"] == "0" and rows["bob"]["status"] == "complete"
+    assert [s for s in STUDENTS if rows[s]["flagged"]] == ["leo"]
+    assert "12.8f" in (graded / "export" / "assignment12-summary.html").read_text().split("missed")[1].split("</p>")[0]
+
+
+def test_the_kernel_death_is_explained_in_the_test_cells(graded):
+    nb = nbformat.read(graded / "autograded/leo/assignment12/assignment12.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_12_8g_sample_every_digit")
+    assert "kernel died" in cell.outputs[-1].evalue
+
+
+def test_graders_see_the_rules_and_feedback_does_not(graded, capsys):
+    nb = nbformat.read(graded / "autograded/mia/assignment12/assignment12.ipynb", as_version=4)
+    assert sum(is_rules_cell(c) for c in nb.cells) == 23
+    a12(graded, "feedback")
+    warnings = capsys.readouterr().err
+    assert "mia: 23 items (29 points) to grade" in warnings and "ada" not in warnings
+    for student in STUDENTS:
+        page = (graded / "feedback" / student / "assignment12" / "assignment12.html").read_text()
+        assert "Grading rules" not in page and "1 point for describing the forward process" not in page
+
+
+def test_a_notebook_past_the_time_limit_gets_0_with_the_reason(graded, tmp_path):
+    (tmp_path / "zoe.ipynb").write_text(nbformat.writes(demo.student_notebook(graded, ZOE)))
+    a12(graded, "collect", tmp_path)
+    a12(graded, "autograde", "--student", "zoe", "--timeout", 20)
+    row = export(graded)["zoe"]
+    assert {item: points(row, item) for item in AUTO} == {item: "0" for item in AUTO} and row["flagged"] == "yes"
+    nb = nbformat.read(graded / "autograded/zoe/assignment12/assignment12.ipynb", as_version=4)
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")]
+    assert all("time limit of 20 s" in c.outputs[-1].evalue for c in tests)
+
+
+def test_grading_again_gives_identical_scores_and_keeps_the_manual_grades(graded):
+    before = export(graded)
+    a12(graded, "autograde", "--force", *[arg for s in STUDENTS for arg in ("--student", s)])
+    after = export(graded)
+    assert {s: after[s] for s in STUDENTS} == {s: before[s] for s in STUDENTS}
