@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, Subset, random_split
 from autograder.mnist import FILES, has_mnist, raw_folder
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_FOLDERS = (REPO / "data" / "mnist", REPO.parent / "shared" / "data" / "mnist")
+DEFAULT_FOLDERS = tuple(root / "data" / "mnist" for root in (REPO, REPO / "shared", REPO.parent / "shared"))
 DROP_IN_CELL = Path(__file__).with_name("load_mnist_cell.py")
 TRAIN_BATCH, VAL_BATCH = 128, 1000  # the notebook's DataLoader batch sizes
 
@@ -41,7 +41,7 @@ def _idx_file(folder: Path, name: str) -> Path | None:
 def find_mnist(folder: str | Path | None = None) -> Path:
     """The folder that holds MNIST's four IDX files (plain or .gz, directly or in MNIST/raw/).
 
-    Without ``folder``, looks in the repository's ``data/mnist`` and then in ``../shared/data/mnist``.
+    Without ``folder``, looks in the repository's ``data/mnist``, ``shared/data/mnist`` and ``../shared/data/mnist``.
     """
     candidates = [Path(folder)] if folder else list(DEFAULT_FOLDERS)
     for candidate in candidates:
@@ -81,9 +81,10 @@ def notebook_split(num_train: int, num_val: int) -> tuple[list[int], list[int]]:
 
 
 def torchvision_root(folder: Path, cache: Path) -> Path:
-    """A root whose MNIST/raw/ holds the uncompressed files, as torchvision reads them without downloading."""
-    if has_mnist(folder):
-        return folder
+    """A root whose MNIST/raw/ holds the uncompressed files, as torchvision reads them without downloading:
+    ``folder`` if it is one, else ``cache``, where the files are written once."""
+    if has_mnist(folder) or has_mnist(cache):
+        return folder if has_mnist(folder) else cache
     raw_folder(cache).mkdir(parents=True, exist_ok=True)
     for name in FILES:
         source = _idx_file(folder, name)

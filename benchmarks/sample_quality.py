@@ -35,7 +35,7 @@ class Size:
 
 
 SIZES = {
-    "reduced": Size(10000, 1, 4096, 512, 1, 100, 10, 0),  # 100 steps: quick mode's schedule
+    "reduced": Size(10000, 2, 4096, 512, 1, 100, 10, 0),  # 100 steps: quick mode's schedule
     "full": Size(60000, 3, 55000, 5000, 20, 1000, 100, 1000),
 }
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--size", choices=SIZES, default="reduced")
     parser.add_argument("--models", type=Path, help="folder of conditional.pt / unconditional.pt (train_speed's --save-model)")
     parser.add_argument("--fast", default="", help="the fast path's options for training here (see train_speed)")
-    parser.add_argument("--mnist", help="folder with MNIST's IDX files (default: data/mnist, ../shared/data/mnist)")
+    parser.add_argument("--mnist", help="folder with MNIST's IDX files (default: data/mnist, shared/data/mnist or ../shared/data/mnist)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--out", type=Path, help="write figures.json and a grid of conditional samples here")
