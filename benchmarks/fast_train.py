@@ -12,8 +12,9 @@ example passes the model on its own (GroupNorm(1, C), attention within one image
 the gradients are those of the short batch, and one graph or compiled shape serves every batch.
 """
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -26,10 +27,13 @@ from .progress import Progress
 
 @dataclass(frozen=True)
 class Speedups:
-    """What the fast path uses beyond the data on the device."""
-    amp: bool = False           # bf16 autocast of the model in training
-    compile: str | None = None  # a torch.compile mode ("default", "max-autotune-no-cudagraphs", ...)
-    graphs: bool = False        # a CUDA graph for each training and validation step (CUDA only)
+    """What the fast path uses beyond the data on the device: bf16 autocast of the model in training;
+    a ``torch.compile`` mode ("default", "max-autotune-no-cudagraphs", ...); and a CUDA graph for each
+    training and validation step (CUDA only; not with the compile modes that make graphs of their own,
+    "reduce-overhead" and "max-autotune")."""
+    amp: bool = False
+    compile: str | None = None
+    graphs: bool = False
 
     def __str__(self) -> str:
         parts = ["data on device"] + ["bf16 autocast"] * self.amp + [f"compile ({self.compile})"] * bool(self.compile)
@@ -48,11 +52,16 @@ def parse_speedups(options: str, device: torch.device) -> Speedups:
                     graphs="graphs" in words)
 
 
-def use_fast_cuda_settings() -> None:
-    """Process-wide: cuDNN picks the fastest convolution for each (fixed) shape, and float32 matrix
-    products may use TF32 (as cuDNN's convolutions already do by default)."""
-    torch.backends.cudnn.benchmark = True
-    torch.backends.cuda.matmul.allow_tf32 = True
+@contextmanager
+def fast_cuda_settings() -> Iterator[None]:
+    """Within the block: cuDNN picks the fastest convolution for each (fixed) shape, and float32 matrix
+    products may use TF32 (as cuDNN's convolutions already do by default). Process-wide flags, restored after."""
+    saved = torch.backends.cudnn.benchmark, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.benchmark = torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 @dataclass
@@ -115,6 +124,9 @@ class FastTrainer:
         self.device = train.x.device
         if speedups.graphs and self.device.type != "cuda":
             raise ValueError("CUDA graphs need the data and the model on a CUDA device")
+        if speedups.graphs and speedups.compile in ("reduce-overhead", "max-autotune"):
+            raise ValueError(f"compile mode {speedups.compile} makes CUDA graphs of its own: with graphs, "
+                             "use default or max-autotune-no-cudagraphs")
         self.model, self.beta, self.train, self.val = model, beta.to(self.device), train, val
         self.speedups, self.conditional = speedups, conditional
         on_cuda = dict(fused=True, capturable=speedups.graphs) if self.device.type == "cuda" else {}

@@ -1,8 +1,5 @@
-"""autograder.solution_run: a saved run's losses read back and judged, a real quick run saved with
+"""autograder.solution_run: a saved run's losses read back and judged, a real kernel's run saved with
 its outputs, and the committed solution's losses against the score sheet's."""
-import shutil
-from pathlib import Path
-
 import nbformat
 import pytest
 from nbformat.v4 import new_output
