@@ -6,11 +6,11 @@ from benchmarks.sample_quality import Size
 
 
 def test_measures_samples_and_saves_the_models(mnist_root, tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sample_quality.SIZES, "tiny", Size(3000, 2, 64, 32, 1, 3, 2, 4))
+    monkeypatch.setitem(sample_quality.SIZES, "tiny", Size(256, 1, 64, 32, 1, 3, 2, 4))
     args = ["--size", "tiny", "--mnist", str(mnist_root), "--models", str(tmp_path / "models"), "--out", str(tmp_path)]
     figures = sample_quality.main(args)
     assert 0 <= figures["conditional_accuracy"] <= 1 and len(figures["conditional_accuracy_per_label"]) == 10
-    assert figures["classifier_test_accuracy"] > 0.5
+    assert 0 <= figures["classifier_test_accuracy"] <= 1  # how well it learns: tests/test_bench_quality.py
     for kind, images in (("conditional", 20), ("unconditional", 4)):
         fd = figures["frechet_distance"][kind]
         assert fd["images"] == images and fd["samples_vs_test"] > 0 and fd["floor_train_vs_test"] > 0
