@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> dict:
             graphs = device.type == "cuda"
             sampling[f"fast sampler{' (CUDA graphs)' if graphs else ''}"] = time_sampling(model, steps, use_graphs=graphs)
 
-    print_table(results, sampling, steps)
+    print_table(results, sampling, steps, num_train)
     figures = {"device": name, "torch": torch.__version__, "size": args.size, "train": num_train, "val": num_val,
                "results": [asdict(r) for r in results], "sampling_seconds_per_1000_steps": sampling,
                "sampling_steps_timed": steps}
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> dict:
     return figures
 
 
-def print_table(results: list[Result], sampling: dict[str, float], steps: int) -> None:
+def print_table(results: list[Result], sampling: dict[str, float], steps: int, num_train: int) -> None:
     print(f"\n{'path':<28} {'epochs':>6} {'examples/s':>11} {'train loss':>10} {'val loss':>9} {'seconds':>8}  how")
     for r in results:
         if r.error:
@@ -206,7 +206,7 @@ def print_table(results: list[Result], sampling: dict[str, float], steps: int) -
             continue
         prepare = f" (+{r.prepare_seconds:.0f} s compiling, capturing)" if r.prepare_seconds >= 1 else ""
         print(f"{r.path:<28} {r.epochs:>6} {r.examples_per_s:>11.1f} {r.train_loss:>10.4f} {r.val_loss:>9.4f} "
-              f"{r.seconds:>8.1f}  {r.how}{prepare}")
+              f"{r.seconds:>8.1f}  {r.how}{prepare}; 20 epochs: {20 * num_train / r.examples_per_s / 60:.1f} min")
     speeds = {}
     for r in results:
         if not r.error:
