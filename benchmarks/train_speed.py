@@ -52,6 +52,7 @@ class Result:
     val_loss: float = float("nan")
     seconds: float = float("nan")
     prepare_seconds: float = 0.0  # compiling and capturing, before the timed training
+    data_seconds: float | None = None  # one pass over the notebook's loaders (training and validation), no model
     val_loss_10_draws: float | None = None
     load_average: float | None = None  # the machine's 1-minute load average when the path ended (CPU)
     history: list[dict] | None = None  # the fast path's losses after every epoch
@@ -59,7 +60,12 @@ class Result:
 
 
 def notebook_path(name: str, loaders: dict, epochs: int, device: torch.device) -> Result:
-    """The notebook's ``train`` on ``loaders``: what it prints, read back."""
+    """The notebook's ``train`` on ``loaders``: what it prints, read back; and, apart, the time of the data alone."""
+    start = time.perf_counter()
+    for loader in loaders.values():
+        for _ in loader:
+            pass
+    data_seconds = time.perf_counter() - start
     model = models.new_model(conditional=False).to(device)
     printed = io.StringIO()
     start = time.perf_counter()
@@ -69,7 +75,8 @@ def notebook_path(name: str, loaders: dict, epochs: int, device: torch.device) -
     seconds = time.perf_counter() - start
     report = read_report(printed.getvalue())
     how = "transform per image, DataLoader" if name == "score-sheet" else "one tensor in memory, DataLoader"
-    return Result(name, how, epochs, report.examples_per_s, report.train_loss, report.val_loss, seconds)
+    return Result(name, how, epochs, report.examples_per_s, report.train_loss, report.val_loss, seconds,
+                  data_seconds=data_seconds)
 
 
 def fast_path(name: str, speedups: Speedups, train: Examples, val: Examples, epochs: int,
@@ -81,8 +88,8 @@ def fast_path(name: str, speedups: Speedups, train: Examples, val: Examples, epo
     history = trainer.fit(epochs)
     seconds = history[-1].seconds
     result = Result(name, str(speedups), epochs, len(train) * epochs / seconds, history[-1].train_loss,
-                    history[-1].val_loss, seconds, prepare, trainer.evaluate(repeats=10),
-                    history=[asdict(epoch) for epoch in history])
+                    history[-1].val_loss, seconds, prepare_seconds=prepare,
+                    val_loss_10_draws=trainer.evaluate(repeats=10), history=[asdict(epoch) for epoch in history])
     if save_model:
         models.save(save_model, model, conditional=False, diffusion_steps=1000, epochs=epochs,
                     train_loss=result.train_loss, val_loss=result.val_loss, speedups=str(speedups))
@@ -188,7 +195,7 @@ def main(argv: list[str] | None = None) -> dict:
             graphs = device.type == "cuda"
             sampling[f"fast sampler{' (CUDA graphs)' if graphs else ''}"] = time_sampling(model, steps, use_graphs=graphs)
 
-    print_table(results, sampling, steps, num_train)
+    print_table(results, sampling, steps)
     figures = {"device": name, "torch": torch.__version__, "size": args.size, "train": num_train, "val": num_val,
                "results": [asdict(r) for r in results], "sampling_seconds_per_1000_steps": sampling,
                "sampling_steps_timed": steps}
@@ -198,15 +205,19 @@ def main(argv: list[str] | None = None) -> dict:
     return figures
 
 
-def print_table(results: list[Result], sampling: dict[str, float], steps: int, num_train: int) -> None:
+def print_table(results: list[Result], sampling: dict[str, float], steps: int) -> None:
     print(f"\n{'path':<28} {'epochs':>6} {'examples/s':>11} {'train loss':>10} {'val loss':>9} {'seconds':>8}  how")
     for r in results:
         if r.error:
             print(f"{r.path:<28} failed: {r.error}")
             continue
-        prepare = f" (+{r.prepare_seconds:.0f} s compiling, capturing)" if r.prepare_seconds >= 1 else ""
+        notes = [r.how, f"20 x 55,000 images: {20 * 55000 / r.examples_per_s / 60:.1f} min"]
+        if r.prepare_seconds >= 1:
+            notes.append(f"+{r.prepare_seconds:.0f} s compiling, capturing")
+        if r.data_seconds is not None:
+            notes.append(f"the data alone: {r.data_seconds:.1f} s an epoch")
         print(f"{r.path:<28} {r.epochs:>6} {r.examples_per_s:>11.1f} {r.train_loss:>10.4f} {r.val_loss:>9.4f} "
-              f"{r.seconds:>8.1f}  {r.how}{prepare}; 20 epochs: {20 * num_train / r.examples_per_s / 60:.1f} min")
+              f"{r.seconds:>8.1f}  {'; '.join(notes)}")
     speeds = {}
     for r in results:
         if not r.error:

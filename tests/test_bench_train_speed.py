@@ -16,6 +16,7 @@ def test_compares_the_paths_and_writes_the_figures(mnist_root, tmp_path, capsys)
         assert results[path]["error"] is None and results[path]["examples_per_s"] > 0
         assert 0 < results[path]["val_loss"] < 10
     assert results["score-sheet"]["val_loss"] == results["drop-in"]["val_loss"]  # the same batches, seeded alike
+    assert results["score-sheet"]["data_seconds"] > 0 and results["fast"]["data_seconds"] is None
     assert "unknown fast-path options ['nonsense']" in results["fast:nonsense"]["error"]
     assert set(figures["sampling_seconds_per_1000_steps"]) == {"notebook sample_from_model", "fast sampler"}
     assert json.loads((tmp_path / "figures.json").read_text()) == json.loads(json.dumps(figures))
