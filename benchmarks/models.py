@@ -8,7 +8,7 @@ from autograder.provided import UNet, UNetConditional
 
 
 def schedule(steps: int = 1000) -> torch.Tensor:
-    """The notebook's β: linspace(1e-4, 0.02, steps) (1000 steps in full mode, 100 in quick mode)."""
+    """The notebook's β: linspace(1e-4, 0.02, steps) (1000 steps in full mode, 50 in quick mode)."""
     return torch.linspace(1e-4, 0.02, steps)
 
 

@@ -35,7 +35,7 @@ class Size:
 
 
 SIZES = {
-    "reduced": Size(10000, 2, 4096, 512, 1, 100, 10, 0),  # 100 steps: quick mode's schedule
+    "reduced": Size(10000, 2, 4096, 512, 1, 100, 10, 0),  # T = 100: sampling stays within minutes on a CPU
     "full": Size(60000, 3, 55000, 5000, 20, 1000, 100, 1000),
 }
 
