@@ -7,7 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import batch, collect, course, demo, feedback, regrade, scoresheet, summary
+from nbclient.exceptions import CellExecutionError
+
+from . import NOTEBOOK, batch, collect, course, demo, feedback, regrade, scoresheet, solution_run, summary
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -78,6 +80,23 @@ def cmd_regrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run_solution(args: argparse.Namespace) -> int:
+    """Run the solution notebook and save it with its outputs; check the losses it reports."""
+    notebook = course.find_root(args.course) / "solutions" / NOTEBOOK
+    try:
+        run = solution_run.run_solution(notebook, epochs=args.epochs, quick=args.quick, mnist_root=args.mnist_root)
+    except CellExecutionError as error:
+        raise course.CourseError(f"a cell of {notebook} failed; the notebook was not saved:\n{error}") from None
+    print(f"wrote {notebook}: {run.mode} mode, {run.num_train} training images, {run.epochs} epochs")
+    for grade_id, report in run.reports.items():
+        print(f"  {grade_id}: training loss {report.train_loss:g}, validation loss {report.val_loss:g}, "
+              f"{report.examples_per_s:g} examples/s on {report.device}")
+    problems = solution_run.check(run) if run.mode == "full" else []
+    for problem in problems:
+        print(f"  out of bounds: {problem}")
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="a12", description=__doc__)
     parser.add_argument("--course", type=Path, default=None, help="course directory (default: this folder)")
@@ -120,6 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("--apply", action="store_true", help="write the independent scores into the gradebook")
     sub.set_defaults(run=cmd_regrade)
 
+    sub = commands.add_parser("run-solution", help=cmd_run_solution.__doc__)
+    sub.add_argument("--epochs", type=int, default=None, help="DDPM_EPOCHS: epochs of each training (default: 20 in full mode)")
+    sub.add_argument("--quick", action="store_true", help="quick mode (DDPM_QUICK=1) instead of full mode")
+    sub.add_argument("--mnist-root", type=Path, default=None, help="MNIST_ROOT: a folder that holds MNIST/raw/ "
+                          "(default: solutions/data, where torchvision downloads it)")
+    sub.set_defaults(run=cmd_run_solution)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
