@@ -13,6 +13,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import resource
+import shutil
 import signal
 import sys
 import tempfile
@@ -79,7 +80,7 @@ def _audit_hook(work_dir: str):
     return hook
 
 
-def _confine(memory_bytes: int, cpu_s: int) -> None:
+def _confine(memory_bytes: int, cpu_s: int, work_dir: str) -> None:
     """Limits for the child: its own process group, CPU time, memory, file size, no output, a private folder."""
     os.setpgid(0, 0)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
@@ -95,7 +96,6 @@ def _confine(memory_bytes: int, cpu_s: int) -> None:
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     torch.set_num_threads(1)
-    work_dir = os.path.realpath(tempfile.mkdtemp(prefix="a12-check-"))
     os.chdir(work_dir)
     sys.addaudithook(_audit_hook(work_dir))
 
@@ -109,9 +109,10 @@ class _NoReference:
         return None
 
 
-def _child(item: str, submission: Submission, data_receiver, sender, memory_bytes: int, cpu_s: int) -> None:
+def _child(item: str, submission: Submission, data_receiver, sender, memory_bytes: int, cpu_s: int,
+           work_dir: str) -> None:
     try:
-        _confine(memory_bytes, cpu_s)
+        _confine(memory_bytes, cpu_s, work_dir)
         sys.meta_path.insert(0, _NoReference())
         check = CHECKS[item]
         data = _load(data_receiver.recv_bytes())
@@ -158,13 +159,23 @@ def observe_isolated(checks: list[Check], submission: Submission, timeout_s: flo
     Returns, per item, ``{"observations": ...}`` or ``{"error": "why there are none"}``, with the
     ``"seconds"`` from the start until that child reported.
     """
+    work_dirs = [os.path.realpath(tempfile.mkdtemp(prefix="a12-check-")) for _ in checks]
+    try:
+        return _observe(checks, submission, timeout_s, cpu_s, memory_bytes, work_dirs)
+    finally:
+        for work_dir in work_dirs:  # what the children left there goes with them
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _observe(checks: list[Check], submission: Submission, timeout_s: float, cpu_s: int, memory_bytes: int,
+             work_dirs: list[str]) -> dict[str, dict]:
     context = multiprocessing.get_context("fork")
     running, data_senders = {}, []
-    for check in checks:
+    for check, work_dir in zip(checks, work_dirs):
         receiver, sender = context.Pipe(duplex=False)
         data_receiver, data_sender = context.Pipe(duplex=False)
         process = context.Process(target=_child, daemon=True,
-                                  args=(check.item, submission, data_receiver, sender, memory_bytes, cpu_s))
+                                  args=(check.item, submission, data_receiver, sender, memory_bytes, cpu_s, work_dir))
         process.start()
         sender.close()
         data_receiver.close()
