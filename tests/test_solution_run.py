@@ -16,13 +16,13 @@ REPORTS = {
 
 
 def with_outputs(mode: str, reports: dict[str, str]) -> nbformat.NotebookNode:
-    """The solution notebook with these printed outputs in the mode cell and the training cells."""
+    """The solution notebook with only these printed outputs, in the mode cell and the training cells."""
     nb = nbformat.read(SOLUTION, as_version=4)
     printed = {"quick_mode": mode, **reports}
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in printed:
-            cell.outputs = [new_output("stream", name="stdout", text=printed[grade_id])]
+        if cell.cell_type == "code":
+            cell.outputs = [new_output("stream", name="stdout", text=printed[grade_id])] if grade_id in printed else []
     return nb
 
 
