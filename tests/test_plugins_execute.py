@@ -46,3 +46,14 @@ def test_without_a_limit_it_is_nbgraders_execute(tmp_path):
     outputs = run(notebook("x = 2", "x * 21", "1 / 0"), tmp_path)
     assert outputs[1][0].data["text/plain"] == "42"
     assert error(outputs[2])[0] == "ZeroDivisionError"
+
+
+def test_stderr_of_a_test_cell_goes_to_stdout_and_errors_still_count(tmp_path):
+    nb = notebook("import sys\ndef f():\n    print('progress', file=sys.stderr)\n    return 1",
+                  "assert f() == 1", "assert f() == 2", "f()")
+    for cell in nb.cells[2:4]:
+        cell.metadata.nbgrader = {"grade": True, "solution": False, "points": 1, "grade_id": f"t{id(cell)}"}
+    answer, passing, failing, plain = run(nb, tmp_path)
+    assert [(o.name, o.text) for o in passing] == [("stdout", "progress\n")]
+    assert failing[0].name == "stdout" and error(failing)[0] == "AssertionError"
+    assert [o.name for o in plain if o.output_type == "stream"] == ["stderr"]  # not a test cell: left alone

@@ -5,6 +5,10 @@ notebook, and a dead kernel makes nbgrader drop the submission altogether. Here,
 has used up ``submission_timeout`` seconds or its kernel has died, the remaining code cells are not
 run: each gets an error output with the reason. nbgrader then scores their test cells 0 and keeps the
 points of everything that ran. ``skip_reason`` runs nothing at all (for a submission whose run failed).
+
+nbgrader also scores 0 any test cell that wrote to stderr. A test cell's stderr (a progress bar or a
+debugging print in the student's function that the visible check calls) is moved to stdout: the
+cell's points are decided by its result, and an exception still scores 0.
 """
 import math
 import time
@@ -16,6 +20,19 @@ from traitlets import Integer, Unicode
 from nbgrader.preprocessors import Execute
 
 NOT_RUN = "CellNotRun"
+
+
+def is_test_cell(cell: NotebookNode) -> bool:
+    """Whether a cell is an autograder test cell (graded, not an answer)."""
+    meta = cell.metadata.get("nbgrader", {})
+    return bool(meta.get("grade") and not meta.get("solution"))
+
+
+def stderr_to_stdout(cell: NotebookNode) -> None:
+    """Turn a cell's stderr stream outputs into stdout ones."""
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream" and output.name == "stderr":
+            output.name = "stdout"
 
 
 def mark_not_run(cell: NotebookNode, reason: str) -> None:
@@ -67,7 +84,10 @@ class LimitedExecute(Execute):
             mark_not_run(cell, self._stopped)
             return cell, resources
         try:
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            if is_test_cell(cell):
+                stderr_to_stdout(cell)
+            return cell, resources
         except DeadKernelError:
             self.log.error("The kernel died while running cell %d; the remaining cells are not run", index)
             mark_not_run(cell, "the kernel died while running this cell (the code ran out of memory, "
