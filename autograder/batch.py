@@ -208,11 +208,12 @@ def progress_line(done: int, total: int, elapsed: float, outcome: Outcome) -> st
 
 
 def autograde(root: Path, students: list[str] | None = None, workers: int | None = None, timeout_s: float = 600,
-              force: bool = False, progress: Callable[[str], None] = print, threads: int = 1) -> list[Outcome]:
+              force: bool = False, progress: Callable[[str], None] = print, threads: int | None = None) -> list[Outcome]:
     """Autograde the given (default: all submitted, not yet autograded) students in parallel.
 
-    ``threads``: CPU threads of each notebook. One is the default: with two, on 2 cores shared with
-    other work, a submission ran several times slower (benchmarks/autograde_speed.py).
+    ``threads``: CPU threads of each notebook; by default the cores shared out among the workers
+    (one each when there are as many submissions as cores): more threads than cores made a submission
+    run several times slower (benchmarks/autograde_speed.py).
     """
     db_url = course.db_url(root)
     if not db_url.startswith("sqlite:///"):
@@ -231,6 +232,7 @@ def autograde(root: Path, students: list[str] | None = None, workers: int | None
         progress("nothing to autograde: every submission is autograded (pass --force to grade again)")
         return []
     workers = max(1, min(workers or os.cpu_count() or 1, len(chosen)))
+    threads = threads or max(1, (os.cpu_count() or 1) // workers)
     mnist_root = Path(os.environ.get("MNIST_ROOT", root / "data")).resolve()
     if not mnist.has_mnist(mnist_root):
         progress(mnist.ensure_mnist(mnist_root))

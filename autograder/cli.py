@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("--student", action="append", help="only this student (repeat for more)")
     sub.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per CPU core)")
     sub.add_argument("--timeout", type=float, default=600, help="seconds per submission (default: 600)")
-    sub.add_argument("--threads", type=int, default=1, help="CPU threads of each notebook (default: 1)")
+    sub.add_argument("--threads", type=int, default=None,
+                     help="CPU threads of each notebook (default: CPU cores / workers)")
     sub.add_argument("--force", action="store_true", help="grade again submissions already autograded")
     sub.set_defaults(run=cmd_autograde)
 
