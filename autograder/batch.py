@@ -2,7 +2,7 @@
 
 nbgrader autogrades one submission after another, and SQLite takes one writer at a time. Here each
 student is a worker process running ``nbgrader autograde --student S`` on its own copy of the
-gradebook, with one CPU thread per notebook by default (``OMP_NUM_THREADS``) and a time limit per submission.
+gradebook, with its share of the CPU cores (``OMP_NUM_THREADS``) and a time limit per submission.
 This process alone writes to the course's gradebook (``autograder.gradebook``): it merges each
 student's results as that worker finishes. One submission's failure never stops the others:
 
