@@ -3,6 +3,8 @@
 nbgrader autogrades one submission after another, and SQLite takes one writer at a time. Here each
 student is a worker process running ``nbgrader autograde --student S`` on its own copy of the
 gradebook, with its share of the CPU cores (``OMP_NUM_THREADS``) and a time limit per submission.
+The workers are warm (``autograder.warm``): nbgrader, the kernel and the grader start without
+importing nbgrader, PyTorch and torchvision again.
 This process alone writes to the course's gradebook (``autograder.gradebook``): it merges each
 student's results as that worker finishes. One submission's failure never stops the others:
 
@@ -20,8 +22,6 @@ Each of these is flagged for review, reported at the end, and logged in ``.a12/l
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -30,10 +30,9 @@ from pathlib import Path
 from typing import Callable
 
 import nbformat
-import psutil
 from nbgrader.api import Gradebook, MissingEntry
 
-from . import ASSIGNMENT, NOTEBOOK, course, gradebook, mnist
+from . import ASSIGNMENT, NOTEBOOK, course, gradebook, mnist, warm
 from .collect import STUDENT_ID
 from .plugins.execute import NOT_RUN
 from .submission import SubmissionError, read_submission
@@ -105,36 +104,15 @@ def worker_env(threads: int, mnist_root: Path) -> dict[str, str]:
     return env
 
 
-def kill_tree(pid: int) -> None:
-    """Kill a process and all its descendants (nbgrader's kernel runs in a session of its own)."""
-    try:
-        parent = psutil.Process(pid)
-        processes = parent.children(recursive=True) + [parent]
-    except psutil.NoSuchProcess:
-        return
-    for process in processes:
-        try:
-            process.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(processes, timeout=10)
-
-
-def run_nbgrader(root: Path, student: str, db: Path, log: Path, env: dict[str, str], limit_s: float,
-                 options: list[str]) -> Run:
-    """``nbgrader autograde`` of one student into the gradebook ``db``, killed after ``limit_s``."""
-    command = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--student", student, "--force",
-               f"--CourseDirectory.db_url=sqlite:///{db}", "--NbGrader.logfile=", *options]
-    start = time.monotonic()
+def run_nbgrader(server: warm.Server, root: Path, student: str, db: Path, log: Path, env: dict[str, str],
+                 limit_s: float, options: list[str]) -> Run:
+    """``nbgrader autograde`` of one student into the gradebook ``db`` in a warm worker, killed after ``limit_s``."""
+    argv = ["autograde", ASSIGNMENT, "--student", student, "--force", f"--CourseDirectory.db_url=sqlite:///{db}",
+            "--NbGrader.logfile=", *options]
     with open(log, "a") as out:
-        out.write(f"$ {' '.join(command)}\n")
-        out.flush()
-        process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            returncode = process.wait(timeout=limit_s)
-        except subprocess.TimeoutExpired:
-            kill_tree(process.pid)
-            returncode = None
+        out.write(f"$ nbgrader {' '.join(argv)}\n")
+    start = time.monotonic()
+    returncode = server.run(root, argv, env, log, limit_s)
     return Run(returncode, time.monotonic() - start, db)
 
 
@@ -157,7 +135,7 @@ def not_run_reason(root: Path, student: str) -> str:
     return ""
 
 
-def grade_student(root: Path, student: str, base_db: Path, work: Path, env: dict[str, str],
+def grade_student(server: warm.Server, root: Path, student: str, base_db: Path, work: Path, env: dict[str, str],
                   timeout_s: float) -> Attempt:
     """Autograde one student in a worker; if nbgrader fails, grade the notebook again without running it."""
     log = root / ".a12" / "logs" / f"{student}.log"
@@ -168,14 +146,14 @@ def grade_student(root: Path, student: str, base_db: Path, work: Path, env: dict
     except SubmissionError as error:
         return Attempt(None, None, str(error), log)
     shutil.copy(base_db, work / f"{student}.db")
-    run = run_nbgrader(root, student, work / f"{student}.db", log, env, timeout_s + GRACE_S,
+    run = run_nbgrader(server, root, student, work / f"{student}.db", log, env, timeout_s + GRACE_S,
                        [f"--LimitedExecute.submission_timeout={int(timeout_s)}"])
     if run.returncode == 0:
         return Attempt(run, None, "", log)
     problem = (f"nbgrader was stopped at the time limit, after {run.seconds:.0f} s" if run.returncode is None
                else f"nbgrader failed: {failure_of(log)}")
     shutil.copy(base_db, work / f"{student}-not-run.db")
-    fallback = run_nbgrader(root, student, work / f"{student}-not-run.db", log, env, NOT_RUN_LIMIT_S,
+    fallback = run_nbgrader(server, root, student, work / f"{student}-not-run.db", log, env, NOT_RUN_LIMIT_S,
                             [f"--LimitedExecute.skip_reason=not run: {problem}. Ask the instructor."])
     return Attempt(run, fallback, problem, log)
 
@@ -240,10 +218,11 @@ def autograde(root: Path, students: list[str] | None = None, workers: int | None
     progress(f"autograding {len(chosen)} submission{'s' * (len(chosen) > 1)} with {workers} worker"
              f"{'s' * (workers > 1)} ({threads} CPU thread{'s' * (threads > 1)} each), at most {timeout_s:g} s each")
     outcomes, start = [], time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="a12-autograde-") as work, ThreadPoolExecutor(workers) as pool:
+    with (tempfile.TemporaryDirectory(prefix="a12-autograde-") as work, warm.Server(Path(work), env) as server,
+          ThreadPoolExecutor(workers) as pool):
         base_db = Path(work) / "gradebook.db"
         gradebook.snapshot(db_file, base_db)
-        futures = {pool.submit(grade_student, root, s, base_db, Path(work), env, timeout_s): s for s in chosen}
+        futures = {pool.submit(grade_student, server, root, s, base_db, Path(work), env, timeout_s): s for s in chosen}
         for future in as_completed(futures):
             student = futures[future]
             try:

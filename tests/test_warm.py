@@ -1,0 +1,95 @@
+"""``a12 autograde``'s warm workers (autograder.warm): a kernel forked in advance must be set up as
+a started one, and the warm grader must serve the hidden tests. A student cell added at the end of
+the reference solution reports what the kernel sees; the same notebook under plain ``nbgrader
+autograde`` (every process started fresh) is the comparison."""
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from autograder import ASSIGNMENT, NOTEBOOK, batch, course, demo
+
+from .conftest import ROOT
+
+PROBE = """\
+import json, os, random, sys, warnings
+import matplotlib, numpy as np, torch
+from autograder import notebook as graded_by
+if "JPY_PARENT_PID" in os.environ:  # in the kernel, not in the grader's sandbox
+    with warnings.catch_warnings(record=True) as shown:
+        for category in (UserWarning, DeprecationWarning, FutureWarning, RuntimeWarning):
+            warnings.warn("probe", category)
+    print("PROBE " + json.dumps({
+        "forked from the warm server": "nbgrader" in sys.modules,
+        "cwd": os.getcwd(),
+        "own session": os.getsid(0) == os.getpid(),
+        "child of": os.getppid() == int(os.environ["JPY_PARENT_PID"]),
+        "threads": torch.get_num_threads(),
+        "draws": [random.random(), float(np.random.rand())],  # the notebook seeds torch itself
+        "backend": matplotlib.get_backend(),
+        "warnings shown": [w.category.__name__ for w in shown],
+        "environment": sorted(os.environ),
+        "grader again": graded_by._ask_warm_grader(os.environ[graded_by.GRADER_ENV], graded_by._notebook_path())
+                        if graded_by.GRADER_ENV in os.environ else "no warm grader",
+    }))
+"""
+PROBED = [demo.DemoStudent(name, "the reference, and a cell that reports on its kernel",
+                           added={"sample_every_digit": PROBE}) for name in ("pia", "pim", "pop")]
+SET_BY_A12 = {"A12_GRADER", "JUPYTER_DEFAULT_PROVISIONER_NAME", "MKL_NUM_THREADS", "OMP_NUM_THREADS",
+              "OPENBLAS_NUM_THREADS"}
+
+
+def probe(root, student):
+    nb = nbformat.read(root / "autograded" / student / ASSIGNMENT / NOTEBOOK, as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    figures = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    return json.loads(text.split("PROBE ", 1)[1].splitlines()[0]), figures
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, mnist_root):
+    """pia and pim autograded by ``a12 autograde`` (two workers), pop by plain ``nbgrader autograde``."""
+    root = demo.build_course(tmp_path_factory.mktemp("warm") / "course", ROOT)
+    for student in PROBED:
+        target = root / "submitted" / student.name / ASSIGNMENT / NOTEBOOK
+        target.parent.mkdir(parents=True)
+        nbformat.write(demo.student_notebook(root, student), target)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MNIST_ROOT", str(mnist_root))
+        outcomes = batch.autograde(root, ["pia", "pim"], workers=2)
+        plain = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--student", "pop"],
+                               cwd=root, env=course.nbgrader_env(), capture_output=True, text=True)
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    return root, outcomes
+
+
+def test_warm_workers_grade_in_full(graded):
+    root, outcomes = graded
+    assert [(o.student, o.auto_points, o.problem) for o in outcomes] == [("pia", 13, ""), ("pim", 13, "")]
+    for student in ("pia", "pim"):
+        assert "the warm grader graded" in (root / ".a12" / "logs" / f"{student}.log").read_text()
+
+
+def test_a_warm_kernel_is_set_up_as_a_started_one(graded):
+    root, _ = graded
+    (pia, pia_figures), (pim, _), (pop, pop_figures) = (probe(root, s) for s in ("pia", "pim", "pop"))
+    assert pia["forked from the warm server"] and pim["forked from the warm server"]
+    assert not pop["forked from the warm server"]
+    for student, seen in (("pia", pia), ("pim", pim), ("pop", pop)):
+        assert seen["cwd"] == str(root / "autograded" / student / ASSIGNMENT)
+        assert seen["own session"] and seen["child of"]
+        assert seen["backend"] == pop["backend"] and "inline" in seen["backend"]
+        assert seen["warnings shown"] == []  # PYTHONWARNINGS=ignore, from nbgrader_config.py
+    assert pia["threads"] == pim["threads"] == 1  # two workers share the cores
+    assert pia["environment"] == sorted(set(pop["environment"]) | SET_BY_A12 | {"MNIST_ROOT"})
+    for a, b in zip(pia["draws"], pim["draws"]):  # random and numpy seeded afresh in each kernel
+        assert a != b
+    assert pia_figures == pop_figures > 0  # figures reach the notebook as in a started kernel
+
+
+def test_the_warm_grader_answers_once_and_plain_nbgrader_starts_its_own(graded):
+    root, _ = graded
+    assert probe(root, "pia")[0]["grader again"] is None  # the hidden tests would start `autograder.grade`
+    assert probe(root, "pop")[0]["grader again"] == "no warm grader"
