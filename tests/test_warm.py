@@ -9,7 +9,7 @@ import sys
 import nbformat
 import pytest
 
-from autograder import ASSIGNMENT, NOTEBOOK, batch, course, demo
+from autograder import ASSIGNMENT, NOTEBOOK, batch, course, demo, warm
 
 from .conftest import ROOT
 
@@ -93,3 +93,9 @@ def test_the_warm_grader_answers_once_and_plain_nbgrader_starts_its_own(graded):
     root, _ = graded
     assert probe(root, "pia")[0]["grader again"] is None  # the hidden tests would start `autograder.grade`
     assert probe(root, "pop")[0]["grader again"] == "no warm grader"
+
+
+def test_a_missing_kernel_provisioner_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setattr(warm, "PROVISIONER", "a12-not-installed")
+    with pytest.raises(course.CourseError, match=r"pip install -e \."):
+        warm.Server(tmp_path, {})
