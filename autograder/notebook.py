@@ -2,10 +2,9 @@
 
 The first call grades the whole notebook file in the current folder (the saved, submitted code,
 not the kernel's state) in a separate process, and later calls reuse that report. That process is
-``python -m autograder.grade``, or, under ``a12 autograde``, the warm grader that ``A12_GRADER`` names
-(``autograder.warm``). nbgrader takes
-the returned number as the cell's partial credit. Nothing is written to stderr, which nbgrader
-would count as a failure.
+``python -m autograder.grade`` or, under ``a12 autograde``, the warm grader that ``A12_GRADER``
+names (``autograder.warm``). nbgrader takes the returned number as the cell's partial credit.
+Nothing is written to stderr, which nbgrader would count as a failure.
 """
 import os
 import socket

@@ -134,7 +134,7 @@ def serve(listener_fd: int) -> None:
             connection, _ = listener.accept()
             if os.fork() == 0:
                 listener.close()
-                _report_on(connection)
+                _exit_after(_report_on, connection)
             connection.close()
 
 
@@ -145,17 +145,25 @@ def _reap() -> int:
         return 0
 
 
-def _report_on(connection: socket.socket) -> None:
+def _report_on(connection: socket.socket) -> int:
     """In a worker: read the request, report this process's id, run nbgrader, report its exit status."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    request = pickle.loads(_receive_all(connection.recv))
+    connection.sendall(f"{os.getpid()}\n".encode())
+    code = _worker(*request, report_fd=connection.fileno())
+    connection.sendall(f"{code}\n".encode())
+    return code
+
+
+def _exit_after(function, *args) -> None:
+    """End this forked process when ``function(*args)`` returns, with its exit status."""
     code = 1
     try:
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.close(null)
-        request = pickle.loads(_receive_all(connection.recv))
-        connection.sendall(f"{os.getpid()}\n".encode())
-        code = _worker(*request, report_fd=connection.fileno())
-        connection.sendall(f"{code}\n".encode())
+        code = function(*args) or 0
+    except SystemExit as done:
+        code = _exit_status(done)
     except BaseException:
         traceback.print_exc()
     finally:
@@ -222,18 +230,8 @@ def _fork(target, *args, close: int) -> int:
     pid = os.fork()
     if pid:
         return pid
-    code = 1
-    try:
-        os.close(close)
-        code = target(*args) or 0
-    except SystemExit as done:
-        code = _exit_status(done)
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    os.close(close)
+    _exit_after(target, *args)
 
 
 def _take_environment(env: dict[str, str]) -> None:
