@@ -44,7 +44,6 @@ PRELOAD = ["nbgrader.apps.nbgraderapp", "autograder.plugins", "autograder.grade"
 PROVISIONER = "a12-warm-provisioner"  # its entry point is in pyproject.toml
 
 _kernel_to_be: tuple[int, int] | None = None  # (pid, the pipe to send it its command line), in a worker
-_server_warnings: list[str] = []  # the server's PYTHONWARNINGS, which made its warning filters
 _imported_env: dict[str, str] = {}  # what those imports set in the server's environment
 
 
@@ -116,7 +115,6 @@ def kill_tree(pid: int) -> None:
 
 def serve(listener_fd: int) -> None:
     """Import ``PRELOAD``, then fork a worker for each connection, until standard input closes."""
-    _server_warnings.append(os.environ.get("PYTHONWARNINGS", ""))
     before = dict(os.environ)
     for name in PRELOAD:
         importlib.import_module(name)
@@ -357,7 +355,8 @@ class WarmProvisioner(LocalProvisioner):
         global _kernel_to_be
         env = dict(kwargs.get("env") or os.environ)
         ipython = len(cmd) > 3 and cmd[1:3] == ["-m", "ipykernel_launcher"] and cmd[0] == sys.executable
-        if not (_kernel_to_be and ipython and [env.get("PYTHONWARNINGS", "")] == _server_warnings):
+        options = [option for option in env.get("PYTHONWARNINGS", "").split(",") if option]
+        if not (_kernel_to_be and ipython and options == sys.warnoptions):  # the server's, from its PYTHONWARNINGS
             return await super().launch_kernel(cmd, **kwargs)
         (pid, sender), _kernel_to_be = _kernel_to_be, None
         if not kwargs.get("independent"):
