@@ -8,4 +8,5 @@
 """
 NOTEBOOK = "assignment12.ipynb"
 ASSIGNMENT = "assignment12"
-GRADER_ENV = "A12_GRADER"  # a Unix socket where a warm grader waits for one notebook's path (autograder.warm)
+GRADER_ENV = "A12_GRADER"  # a Unix socket where a warm grader waits for one notebook (autograder.warm)
+REPORT_ENV = "A12_REPORT"  # the independent report, handed to the kernel for the hidden tests to show

@@ -25,16 +25,17 @@ import shutil
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from . import ASSIGNMENT, NOTEBOOK, course, gradebook, mnist, warm
+from . import ASSIGNMENT, NOTEBOOK, confine, course, environment, gradebook, mnist, warm
 from .collect import STUDENT_ID
 from .plugins.execute import NOT_RUN
+from .plugins.independent import disagreements_of
 from .submission import SubmissionError, read_submission
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -53,6 +54,7 @@ class Outcome:
     seconds: float
     problem: str = ""  # why some or all auto-graded items got 0 for no fault found by the checks
     log: Path | None = None
+    disagreements: list[dict] = field(default_factory=list)  # test cells whose kernel outcome differed
 
 
 @dataclass
@@ -96,8 +98,8 @@ def up_to_date(root: Path, db_url: str, student: str) -> bool:
 
 
 def worker_env(threads: int, mnist_root: Path) -> dict[str, str]:
-    """The environment of a worker: nbgrader's, CPU threads per worker, and where MNIST is."""
-    env = course.nbgrader_env()
+    """The environment of a worker: an allow-list of this one's, CPU threads per worker, and where MNIST is."""
+    env = environment.for_instructor()
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[name] = str(threads)
     env["MNIST_ROOT"] = str(mnist_root)
@@ -136,7 +138,7 @@ def not_run_reason(root: Path, student: str) -> str:
 
 
 def grade_student(server: warm.Server, root: Path, student: str, base_db: Path, work: Path, env: dict[str, str],
-                  timeout_s: float) -> Attempt:
+                  timeout_s: float, options: tuple[str, ...] = ()) -> Attempt:
     """Autograde one student in a worker; if nbgrader fails, grade the notebook again without running it."""
     log = root / ".a12" / "logs" / f"{student}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -147,14 +149,14 @@ def grade_student(server: warm.Server, root: Path, student: str, base_db: Path, 
         return Attempt(None, None, str(error), log)
     shutil.copy(base_db, work / f"{student}.db")
     run = run_nbgrader(server, root, student, work / f"{student}.db", log, env, timeout_s + GRACE_S,
-                       [f"--LimitedExecute.submission_timeout={int(timeout_s)}"])
+                       [f"--LimitedExecute.submission_timeout={int(timeout_s)}", *options])
     if run.returncode == 0:
         return Attempt(run, None, "", log)
     problem = (f"nbgrader was stopped at the time limit, after {run.seconds:.0f} s" if run.returncode is None
                else f"nbgrader failed: {failure_of(log)}")
     shutil.copy(base_db, work / f"{student}-not-run.db")
     fallback = run_nbgrader(server, root, student, work / f"{student}-not-run.db", log, env, NOT_RUN_LIMIT_S,
-                            [f"--LimitedExecute.skip_reason=not run: {problem}. Ask the instructor."])
+                            [f"--LimitedExecute.skip_reason=not run: {problem}. Ask the instructor.", *options])
     return Attempt(run, fallback, problem, log)
 
 
@@ -172,7 +174,9 @@ def record(root: Path, db_url: str, student: str, attempt: Attempt) -> Outcome:
     if problem:
         gradebook.flag(db_url, student)
     status = "graded without running" if attempt.fallback else "graded"
-    return Outcome(student, status, points, max_points, attempt.seconds, problem, attempt.log)
+    graded = nbformat.read(root / "autograded" / student / ASSIGNMENT / NOTEBOOK, as_version=4)
+    return Outcome(student, status, points, max_points, attempt.seconds, problem, attempt.log,
+                   disagreements_of(graded))
 
 
 def progress_line(done: int, total: int, elapsed: float, outcome: Outcome) -> str:
@@ -186,8 +190,12 @@ def progress_line(done: int, total: int, elapsed: float, outcome: Outcome) -> st
 
 
 def autograde(root: Path, students: list[str] | None = None, workers: int | None = None, timeout_s: float = 600,
-              force: bool = False, progress: Callable[[str], None] = print, threads: int | None = None) -> list[Outcome]:
+              force: bool = False, progress: Callable[[str], None] = print, threads: int | None = None,
+              confined: bool = True) -> list[Outcome]:
     """Autograde the given (default: all submitted, not yet autograded) students in parallel.
+
+    ``confined``: the student's kernel and the grader run in jails (``autograder.confine``); without
+    bubblewrap this stops with the reason, unless ``confined`` is off.
 
     ``threads``: CPU threads of each notebook; by default the cores shared out among the workers
     (one each when there are as many submissions as cores): more threads than cores made a submission
@@ -197,6 +205,8 @@ def autograde(root: Path, students: list[str] | None = None, workers: int | None
     if not db_url.startswith("sqlite:///"):
         raise course.CourseError(f"a12 autograde needs nbgrader's SQLite gradebook, not {db_url}: "
                                  "use `nbgrader autograde` with this database")
+    if confined and (reason := confine.unavailable()):
+        raise course.CourseError(reason)
     db_file = Path(db_url.removeprefix("sqlite:///"))
     if not db_file.exists():
         raise course.CourseError(f"{db_file} does not exist: run `a12 release` first")
@@ -222,7 +232,9 @@ def autograde(root: Path, students: list[str] | None = None, workers: int | None
           ThreadPoolExecutor(workers) as pool):
         base_db = Path(work) / "gradebook.db"
         gradebook.snapshot(db_file, base_db)
-        futures = {pool.submit(grade_student, server, root, s, base_db, Path(work), env, timeout_s): s for s in chosen}
+        options = () if confined else ("--GradeIndependently.confine=False",)
+        futures = {pool.submit(grade_student, server, root, s, base_db, Path(work), env, timeout_s, options): s
+                   for s in chosen}
         for future in as_completed(futures):
             student = futures[future]
             try:
@@ -236,8 +248,18 @@ def autograde(root: Path, students: list[str] | None = None, workers: int | None
 
 def summary_text(outcomes: list[Outcome]) -> str:
     """The batch's closing report: counts, and every submission that needs a look."""
-    problems = [o for o in outcomes if o.problem]
+    problems = [o for o in outcomes if o.problem or o.disagreements]
     lines = [f"{len(outcomes) - len(problems)} of {len(outcomes)} submissions autograded without problems"]
     for o in problems:
-        lines.append(f"  {o.student}: {o.status}: {o.problem}" + (f" (log: {o.log})" if o.log else ""))
+        if o.problem:
+            lines.append(f"  {o.student}: {o.status}: {o.problem}" + (f" (log: {o.log})" if o.log else ""))
+        if o.disagreements:
+            lines.append(f"  {o.student}: flagged: the notebook's own run disagreed with the independent grader on "
+                         + disagreement_text(o.disagreements) + "; the independent points count")
     return "\n".join(lines)
+
+
+def disagreement_text(disagreements: list[dict]) -> str:
+    """``12.6d (kernel 2, independent 1), ...``"""
+    return ", ".join(f"{d['item']} (kernel {d['kernel'] if d['kernel'] is not None else 'none'}, "
+                     f"independent {d['independent']:g})" for d in disagreements)

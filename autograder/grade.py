@@ -7,6 +7,7 @@ import argparse
 import json
 import re
 import sys
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -76,11 +77,15 @@ def grade_notebook(path: str | Path, timeout_s: float = 240, cpu_s: int = 30) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebook", type=Path)
+    parser.add_argument("notebook", type=Path, help="the notebook file, or - to read it from standard input")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--timeout", type=float, default=240, help="wall-clock seconds for all checks together")
     parser.add_argument("--cpu-seconds", type=int, default=30, help="CPU seconds for each item's checks")
     args = parser.parse_args(argv)
+    if str(args.notebook) == "-":
+        folder = Path(tempfile.mkdtemp(prefix="a12-grade-"))
+        args.notebook = folder / "submission.ipynb"
+        args.notebook.write_bytes(sys.stdin.buffer.read())
     report = grade_notebook(args.notebook, timeout_s=args.timeout, cpu_s=args.cpu_seconds)
     if args.json:
         print(report.to_json())

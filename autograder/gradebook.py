@@ -8,7 +8,8 @@ exactly the fields nbgrader's autograde owns, in one transaction:
 - ``auto_score`` of every grade and ``auto_comment`` of every comment;
 - ``needs_manual_grade`` by nbgrader's own rule (``SaveAutoGrades``): an item needs a person when it
   has a manual score to review or no automatic score;
-- the submission's timestamp and each notebook's late penalty.
+- the submission's timestamp and each notebook's late penalty;
+- a flag that autograding raised (it never clears one).
 
 Manual scores, extra credit, manual comments, flags and extensions are never touched, so grades
 already given survive re-autograding; merging the same results twice changes nothing.
@@ -58,6 +59,7 @@ def merge_autograde(db_url: str, worker_db_url: str, student: str, assignment: s
             for graded_nb in graded.notebooks:
                 notebook = gb.find_submission_notebook(graded_nb.name, assignment, student)
                 notebook.late_submission_penalty = graded_nb.late_submission_penalty
+                notebook.flagged = notebook.flagged or graded_nb.flagged  # a flag the autograder raised
                 grades = {g.name: g for g in notebook.grades}
                 for source in graded_nb.grades:
                     grade = grades[source.name]

@@ -1,22 +1,23 @@
 """What the hidden test cells call: ``score("12.6d")`` prints the feedback and returns the points.
 
-The first call grades the whole notebook file in the current folder (the saved, submitted code,
-not the kernel's state) in a separate process, and later calls reuse that report. That process is
-``python -m autograder.grade`` or, under ``a12 autograde``, the warm grader that ``A12_GRADER``
-names (``autograder.warm``). nbgrader takes the returned number as the cell's partial credit.
-Nothing is written to stderr, which nbgrader would count as a failure.
+This module runs in the student's kernel, next to student code: it imports nothing heavy and
+nothing else of the package, and nothing it does decides a grade. While nbgrader autogrades, the
+points come from the independent grader, outside the kernel (``autograder.plugins.independent``),
+which hands the kernel its report in ``A12_REPORT`` only to show the same lines here; the test
+cells' outputs are then replaced with that report's. Elsewhere (the instructor running the source
+notebook), the first call grades the saved notebook file in the current folder with ``python -m
+autograder.grade``. Nothing is written to stderr, which nbgrader would count as a failure.
 """
+import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
-from . import GRADER_ENV, NOTEBOOK
-from .grade import Report
+from . import NOTEBOOK, REPORT_ENV
 
 TIMEOUT_S = 290  # under nbgrader's 300 s for a cell
-_reports: dict[Path, Report] = {}
+_reports: dict[str, dict] = {}
 
 
 def _notebook_path() -> Path:
@@ -27,24 +28,6 @@ def _notebook_path() -> Path:
     if len(found) == 1:
         return found[0].resolve()
     raise FileNotFoundError(f"cannot find {NOTEBOOK} in {Path.cwd()}: run the notebook from its own folder")
-
-
-def _ask_warm_grader(address: str, path: Path) -> str | None:
-    """The JSON report from the warm grader, or None if there is none to ask (it answers once)."""
-    with socket.socket(socket.AF_UNIX) as connection:
-        connection.settimeout(TIMEOUT_S)
-        try:
-            connection.connect(address)
-        except OSError:
-            return None
-        connection.sendall(str(path).encode())
-        connection.shutdown(socket.SHUT_WR)
-        chunks = []
-        while chunk := connection.recv(65536):
-            chunks.append(chunk)
-    if not chunks:
-        raise RuntimeError("the autograder failed: no report (see the worker's log)")
-    return b"".join(chunks).decode()
 
 
 def _run_grader(path: Path) -> str:
@@ -58,25 +41,31 @@ def _run_grader(path: Path) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def _report(path: Path) -> Report:
+def _report() -> dict:
+    if REPORT_ENV in os.environ:
+        return json.loads(os.environ[REPORT_ENV])
+    path = str(_notebook_path())
     if path not in _reports:
-        address = os.environ.get(GRADER_ENV)
-        text = address and _ask_warm_grader(address, path)
-        _reports[path] = Report.from_json(text or _run_grader(path))
+        _reports[path] = json.loads(_run_grader(Path(path)))
     return _reports[path]
+
+
+def feedback(report: dict, item: str) -> tuple[float, list[str]]:
+    """The points of one item in a report (``autograder.grade.Report`` as JSON) and the lines that explain them."""
+    result = next(r for r in report["results"] if r["item"] == item)
+    points, max_points = result["points"], result["max_points"]
+    lines = [f"{item}: {points:g} of {max_points} point{'s' if max_points > 1 else ''}"]
+    lines += [f"  - {reason}" for reason in result["reasons"]]
+    lines += [f"  note: {note}" for note in report.get("notes", [])]
+    return float(points), lines
 
 
 def score(item: str) -> float:
     """Points of one auto-graded item; prints a line per point lost."""
     try:
-        report = _report(_notebook_path())
-        result = next(r for r in report.results if r.item == item)
+        points, lines = feedback(_report(), item)
     except Exception as error:  # print, never raise: the cell shows 0 with the reason
         print(f"{item}: 0 points: {error}. Ask the instructor to grade this item by hand.")
         return 0.0
-    print(f"{item}: {result.points:g} of {result.max_points} point{'s' if result.max_points > 1 else ''}")
-    for reason in result.reasons:
-        print(f"  - {reason}")
-    for note in report.notes:
-        print(f"  note: {note}")
-    return float(result.points)
+    print("\n".join(lines))
+    return points

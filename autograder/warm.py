@@ -10,23 +10,28 @@ nbgrader in itself. The worker first forks, while it is still one thread that ha
   (``WarmProvisioner``, a jupyter_client kernel provisioner, the default in the worker) and then
   becomes that kernel, with the command line, environment and folder it was given, in a session of
   its own, as a started kernel would; the random generators are seeded afresh, as in a new process;
-- the grader, which waits on a Unix socket (named by ``A12_GRADER`` in the kernel's environment) for
-  the hidden tests' first call, grades that notebook (``autograder.grade``) and exits. Like ``python
-  -m autograder.grade``, it has never run student code nor loaded the reference answers.
+- the grader, which waits on a Unix socket (named by ``A12_GRADER`` in nbgrader's environment) for
+  the notebook that ``plugins.GradeIndependently`` sends before the kernel runs, grades it
+  (``autograder.grade``) and exits. Like ``python -m autograder.grade``, it has never run student
+  code nor loaded the reference answers.
 
-Plain ``nbgrader autograde`` starts every process fresh: without ``A12_GRADER`` the hidden tests
-start the grader themselves.
+Both enter a jail (``autograder.confine``) made for them when their work arrives, unless grading is
+unconfined. Plain ``nbgrader autograde`` starts every process fresh, in a jail too: the same
+provisioner starts the kernel under ``bwrap``, and the plugin starts ``python -m autograder.grade``.
 """
 import gc
 import importlib
+import json
 import os
 import pickle
 import random
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -36,12 +41,12 @@ from pathlib import Path
 import psutil
 from jupyter_client.provisioning import LocalProvisioner
 
-from . import GRADER_ENV
+from . import GRADER_ENV, confine, environment
 from .course import CourseError
+from .plugins.execute import CONFINE_ENV, PROVISIONER
 
 PRELOAD = ["nbgrader.apps.nbgraderapp", "autograder.plugins", "autograder.grade", "ipykernel.kernelapp",
-           "ipykernel.ipkernel", "torch", "torchvision"]
-PROVISIONER = "a12-warm-provisioner"  # its entry point is in pyproject.toml
+           "ipykernel.ipkernel", "torch", "torchvision", "matplotlib.font_manager"]
 
 _kernel_to_be: tuple[int, int] | None = None  # (pid, the pipe to send it its command line), in a worker
 _imported_env: dict[str, str] = {}  # what those imports set in the server's environment
@@ -59,8 +64,10 @@ class Server:
         with socket.socket(socket.AF_UNIX) as listener:  # requests wait here while the server imports
             listener.bind(self.address)
             listener.listen(64)
-            self._process = subprocess.Popen([sys.executable, "-m", "autograder.warm", str(listener.fileno())],
-                                             stdin=subprocess.PIPE, pass_fds=[listener.fileno()], env=env)
+            # -P: nothing in the working folder shadows a module
+            self._process = subprocess.Popen([sys.executable, "-P", "-m", "autograder.warm", str(listener.fileno())],
+                                             stdin=subprocess.PIPE, pass_fds=[listener.fileno()], env=env,
+                                             cwd=folder)
 
     def __enter__(self) -> "Server":
         return self
@@ -119,6 +126,8 @@ def serve(listener_fd: int) -> None:
     for name in PRELOAD:
         importlib.import_module(name)
     _imported_env.update({k: v for k, v in os.environ.items() if before.get(k) != v})
+    if confine.unavailable() is None:
+        confine.can_enter()  # tried once here, for every worker
     gc.collect()
     gc.freeze()  # the collector of every process forked from here leaves these objects (and their pages) alone
     listener = socket.socket(fileno=listener_fd)
@@ -255,8 +264,8 @@ def _as_a_new_process() -> None:
 # --- the grader ----------------------------------------------------------------------------------
 
 def _grade_one(listener: socket.socket) -> None:
-    """Answer one request: the notebook path in, ``autograder.grade``'s JSON report out. Give up
-    if the worker ends first."""
+    """Answer one request: a jail to enter (or none) and a notebook in, ``autograder.grade``'s JSON
+    report out. Give up if the worker ends first."""
     worker = os.getppid()
     listener.settimeout(1.0)
     while True:
@@ -269,13 +278,18 @@ def _grade_one(listener: socket.socket) -> None:
     listener.close()
     connection.settimeout(None)
     with connection:
-        path = _receive_all(connection.recv).decode()
+        header, _, notebook = _receive_all(connection.recv).partition(b"\n")
+        jail = json.loads(header)["jail"]
+        if jail is not None:
+            confine.enter(jail, keep_fds=(connection.fileno(),))
+        os.chdir(tempfile.mkdtemp(prefix="a12-grader-"))
+        Path("submission.ipynb").write_bytes(notebook)
         _as_a_new_process()
         warnings.simplefilter("ignore")
         from .grade import grade_notebook
         start = time.monotonic()
-        connection.sendall(grade_notebook(path).to_json().encode())
-    print(f"a12: the warm grader graded {path} in {time.monotonic() - start:.1f} s", file=sys.stderr)
+        connection.sendall(grade_notebook("submission.ipynb").to_json().encode())
+    print(f"a12: the warm grader graded the notebook in {time.monotonic() - start:.1f} s", file=sys.stderr)
 
 
 def _receive_all(receive) -> bytes:
@@ -288,18 +302,23 @@ def _receive_all(receive) -> bytes:
 # --- the kernel ----------------------------------------------------------------------------------
 
 def _become_kernel(receiver: int, sender: int) -> None:
-    """Wait for a kernel's command line, environment and folder; then be that kernel."""
+    """Wait for a kernel's command line, environment, folder and jail; then be that kernel."""
     os.setsid()
     os.close(sender)
     payload = _receive_all(lambda size: os.read(receiver, size))
     if not payload:
         return
     request = pickle.loads(payload)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # nothing of the kernel's reaches the worker's log
+        os.dup2(null, fd)
+    os.close(null)
+    if request["jail"] is not None:
+        confine.enter(request["jail"])
+    for name in [m for m in sys.modules if m.startswith("autograder.") and m != "autograder.notebook"]:
+        del sys.modules[name]  # the kernel imports only what its jail shows of the package
     os.chdir(request["cwd"])
     _take_environment(request["env"])
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
     _as_a_new_process()
     sys.argv = [request["cmd"][2]] + request["cmd"][3:]
     if os.environ.get("JPY_PARENT_PID"):  # read when ipykernel was imported, before this environment
@@ -347,27 +366,80 @@ class _Child:
 
 
 class WarmProvisioner(LocalProvisioner):
-    """Launch the first IPython kernel by handing its command line to the kernel forked at the
-    worker's start; any other (a restart, another kernel, other warning options, which Python
-    applies at its start) starts as usual."""
+    """Launch nbgrader's kernel with an allow-listed environment, in a jail when ``A12_CONFINE`` is
+    set (its working folder a scratch copy of the student's folder, without notebooks).
+
+    In a warm worker the first IPython kernel is the one forked at the worker's start, handed the
+    command line; any other (a restart, another kernel, other warning options, which Python applies
+    at its start, or a jail this user cannot enter from a fork) starts as usual, under ``bwrap``."""
+
+    _jail: confine.Holder | None = None
+    _scratch: str | None = None
 
     async def launch_kernel(self, cmd: list[str], **kwargs):
         global _kernel_to_be
-        env = dict(kwargs.get("env") or os.environ)
+        given = dict(kwargs.get("env") or os.environ)
+        if "MNIST_ROOT" not in given and os.path.isdir("data/MNIST"):  # the course's (nbgrader runs in it)
+            given["MNIST_ROOT"] = os.path.abspath("data")
+        confined = given.get(CONFINE_ENV) == "1"
+        cwd = str(kwargs.get("cwd") or os.getcwd())
+        jail = self._make_jail(cmd, cwd, given) if confined else None
+        env = environment.for_kernel(given, home="/tmp" if confined else self._scratch_home())
+        if jail:  # ipykernel would take the jail's init for a dead parent; the jail ends with nbgrader anyway
+            env.pop("JPY_PARENT_PID", None)
         ipython = len(cmd) > 3 and cmd[1:3] == ["-m", "ipykernel_launcher"] and cmd[0] == sys.executable
         options = [option for option in env.get("PYTHONWARNINGS", "").split(",") if option]
-        if not (_kernel_to_be and ipython and options == sys.warnoptions):  # the server's, from its PYTHONWARNINGS
+        warm = _kernel_to_be and ipython and options == sys.warnoptions  # the server's, from its PYTHONWARNINGS
+        if not warm or (jail and not confine.can_enter()):
+            if jail:  # (jupyter_client sets JPY_PARENT_PID again)
+                cmd = jail.command(cmd + ["--IPKernelApp.parent_handle=0"] if ipython else cmd)
+            kwargs.update(env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             return await super().launch_kernel(cmd, **kwargs)
         (pid, sender), _kernel_to_be = _kernel_to_be, None
-        if not kwargs.get("independent"):
+        if not kwargs.get("independent") and not jail:
             env["JPY_PARENT_PID"] = str(os.getpid())
-        cwd = str(kwargs.get("cwd") or os.getcwd())
+        self._jail = jail.start() if jail else None
         with os.fdopen(sender, "wb") as pipe:
-            pipe.write(pickle.dumps({"cmd": cmd, "env": env, "cwd": cwd}))
+            pipe.write(pickle.dumps({"cmd": cmd, "env": env, "cwd": cwd, "jail": self._jail and self._jail.pid}))
         self.process = _Child(pid)
         self.pid = self.pgid = pid
         self.cwd = cwd
         return self.connection_info
+
+    def _scratch_home(self) -> str:
+        self._scratch = self._scratch or tempfile.mkdtemp(prefix="a12-kernel-")
+        return self._scratch
+
+    def _make_jail(self, cmd: list[str], cwd: str, env: dict[str, str]) -> confine.Jail:
+        """The kernel's jail: a scratch copy of its folder in its place, its connection folder, MNIST."""
+        scratch = self._scratch_home()
+        shutil.copytree(cwd, scratch, dirs_exist_ok=True, symlinks=True, ignore=shutil.ignore_patterns("*.ipynb"))
+        connection = os.path.dirname(os.path.abspath(cmd[cmd.index("-f") + 1]))
+        for folder in (scratch, connection):
+            confine.owned_by_jail(folder)
+        mnist = [env["MNIST_ROOT"]] if os.path.isdir(env.get("MNIST_ROOT", "")) else []
+        return confine.Jail(readable=mnist, writable=[(scratch, cwd), (connection, connection)],
+                            package=confine.KERNEL_FILES)
+
+    async def kill(self, restart: bool = False) -> None:
+        await super().kill(restart)
+        self._close_jail()
+
+    async def terminate(self, restart: bool = False) -> None:
+        await super().terminate(restart)
+        self._close_jail()
+
+    async def cleanup(self, restart: bool = False) -> None:
+        await super().cleanup(restart)
+        self._close_jail()
+        if self._scratch:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    def _close_jail(self) -> None:
+        if self._jail:
+            self._jail.close()  # and every process of the submission with it
+            self._jail = None
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """The course's nbgrader plugins, switched on in ``nbgrader_config.py`` by ``configure(c)``.
 
+- ``independent.GradeIndependently`` and ``independent.ApplyIndependentScores``: the auto points
+  come from the independent grader, outside the student's kernel, never from the kernel's outputs.
+
 - ``execute.LimitedExecute``: nbgrader's Execute with a time limit for the whole submission; cells it
   could not run (time limit reached, kernel died) get an error output that gives the reason, so their
   test cells score 0 and every cell run before keeps its points.
@@ -8,14 +11,22 @@
   of the feedback that students get.
 """
 from nbgrader.converters import Autograde, GenerateFeedback
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, SaveAutoGrades
 
 from .execute import LimitedExecute
 from .grading_rules import InsertGradingRules, RemoveGradingRules
+from .independent import ApplyIndependentScores, GradeIndependently
 
 
 def configure(c) -> None:
     """Put the plugins into nbgrader's own default pipelines (``c`` is nbgrader's config object)."""
-    autograde = [LimitedExecute if p is Execute else p for p in Autograde.autograde_preprocessors.default()]
+    autograde = []
+    for preprocessor in Autograde.autograde_preprocessors.default():
+        if preprocessor is Execute:
+            autograde += [GradeIndependently, LimitedExecute]
+        elif preprocessor is SaveAutoGrades:
+            autograde += [ApplyIndependentScores, SaveAutoGrades]
+        else:
+            autograde.append(preprocessor)
     c.Autograde.autograde_preprocessors = autograde + [InsertGradingRules]
     c.GenerateFeedback.preprocessors = [RemoveGradingRules] + GenerateFeedback.preprocessors.default()

@@ -6,13 +6,21 @@ has used up ``submission_timeout`` seconds or its kernel has died, the remaining
 run: each gets an error output with the reason. nbgrader then scores their test cells 0 and keeps the
 points of everything that ran. ``skip_reason`` runs nothing at all (for a submission whose run failed).
 
+The kernel runs in a jail (``autograder.confine``) unless ``GradeIndependently.confine`` is off: the
+course's kernel provisioner (``autograder.warm.WarmProvisioner``) makes it, and the kernel talks to
+nbgrader over Unix sockets in a private folder (ZeroMQ's IPC transport), as it has no network.
+
 nbgrader also scores 0 any test cell that wrote to stderr. A test cell's stderr (a progress bar or a
 debugging print in the student's function that the visible check calls) is moved to stdout: the
 cell's points are decided by its result, and an exception still scores 0.
 """
 import math
+import os
+import shutil
+import tempfile
 import time
 
+from jupyter_client.provisioning import KernelProvisionerFactory
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from traitlets import Integer, Unicode
@@ -20,6 +28,9 @@ from traitlets import Integer, Unicode
 from nbgrader.preprocessors import Execute
 
 NOT_RUN = "CellNotRun"
+CONFINED = "a12_confined"  # in nbgrader's resources: whether the kernel runs in a jail (GradeIndependently)
+PROVISIONER = "a12-warm-provisioner"  # autograder.warm.WarmProvisioner's entry point (pyproject.toml)
+CONFINE_ENV = "A12_CONFINE"  # "1" in nbgrader's environment: the provisioner makes a jail (never reaches the kernel)
 
 
 def is_test_cell(cell: NotebookNode) -> bool:
@@ -60,7 +71,25 @@ class LimitedExecute(Execute):
             return nb, resources
         self._cell_timeout = self.timeout
         self._deadline = None  # set when the first cell starts: the kernel's start does not count
-        return super().preprocess(nb, resources, km)
+        self._connection = tempfile.mkdtemp(prefix="a12-kernel-") if (resources or {}).get(CONFINED) else None
+        os.environ.pop(CONFINE_ENV, None)
+        if self._connection:
+            os.environ[CONFINE_ENV] = "1"
+        KernelProvisionerFactory.instance().default_provisioner_name = PROVISIONER
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            os.environ.pop(CONFINE_ENV, None)
+            if self._connection:
+                shutil.rmtree(self._connection, ignore_errors=True)
+
+    def create_kernel_manager(self):
+        """The kernel manager; for a jailed kernel, on Unix sockets in a private folder."""
+        km = super().create_kernel_manager()
+        if self._connection:
+            km.transport = "ipc"
+            km.connection_file = os.path.join(self._connection, "kernel.json")
+        return km
 
     def _limit_cell_to_deadline(self) -> None:
         left = self._deadline - time.monotonic()
