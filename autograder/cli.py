@@ -53,8 +53,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     root = course.find_root(args.course)
     out = args.out or root / "export"
     out.mkdir(parents=True, exist_ok=True)
-    sheet = scoresheet.read(course.db_url(root))
+    sheet = scoresheet.read(course.db_url(root), root=root)
     print(scoresheet.table(sheet))
+    for row in sheet.rows:
+        for note in row.notes:
+            print(f"{row.student}: {note}")
     print(f"wrote {scoresheet.write_csv(sheet, out / 'assignment12-scores.csv')}")
     print(f"wrote {summary.write_html(sheet, out / 'assignment12-summary.html')}")
     return 0
@@ -75,7 +78,8 @@ def cmd_regrade(args: argparse.Namespace) -> int:
         if report.error:
             print(f"{student}: cannot be graded automatically: {report.error}")
     for d in differences:
-        old = "missing" if d.gradebook is None else f"{d.gradebook:g}"
+        old = "missing" if d.gradebook is None else f"{d.gradebook:g}" + (" (a manual score: check who gave it in "
+                                                                          "formgrader)" if d.manual else "")
         print(f"{d.student} {d.item}: gradebook {old}, independent {d.independent:g}"
               + ("" if not d.reasons else f" ({'; '.join(d.reasons)})"))
     verb = "updated in the gradebook" if args.apply else "differ from the gradebook (--apply writes them)"

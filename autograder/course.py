@@ -4,7 +4,6 @@ The repository root is the course directory (``nbgrader_config.py``, ``source/``
 ``release`` runs nbgrader's own ``generate_assignment``; ``solution_notebook`` derives the
 solution (answers kept, hidden tests removed) with nbgrader's ``ClearHiddenTests``.
 """
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import nbformat
 from nbgrader.preprocessors import ClearHiddenTests, ClearOutput
 from traitlets.config.loader import PyFileConfigLoader
 
-from . import ASSIGNMENT, NOTEBOOK
+from . import ASSIGNMENT, NOTEBOOK, environment
 
 
 class CourseError(Exception):
@@ -31,9 +30,9 @@ def find_root(start: Path | None = None) -> Path:
 
 
 def nbgrader_env() -> dict[str, str]:
-    """The environment for nbgrader commands: this Python's bin/ first on PATH (nbgrader runs alembic)."""
-    bin_dir = str(Path(sys.executable).parent)
-    return dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    """The environment for nbgrader commands: an allow-list of this one's (``autograder.environment``),
+    this Python's bin/ first on PATH (nbgrader runs alembic)."""
+    return environment.for_instructor()
 
 
 def db_url(root: Path) -> str:

@@ -39,7 +39,7 @@ STUDENTS = [
         "sample_label_3": [("label=3", "label=5")]}),
     DemoStudent("mia", "training loss against x_0, not the noise (12.5c: 2 of 3)", edits={
         "train_and_evaluate": [("F.mse_loss(estimated_noise, noise)", "F.mse_loss(estimated_noise, x)")]}),
-    DemoStudent("leo", "a cell after 12.6d kills the kernel: the items after it get 0, with the reason",
+    DemoStudent("leo", "a cell after 12.6d kills the kernel: flagged; the grader still gives every item its points",
                 added={"test_12_6d_sample_from_model": "import os\nos._exit(1)  # ends the kernel"}),
 ]
 

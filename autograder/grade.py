@@ -83,10 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu-seconds", type=int, default=30, help="CPU seconds for each item's checks")
     args = parser.parse_args(argv)
     if str(args.notebook) == "-":
-        folder = Path(tempfile.mkdtemp(prefix="a12-grade-"))
-        args.notebook = folder / "submission.ipynb"
-        args.notebook.write_bytes(sys.stdin.buffer.read())
-    report = grade_notebook(args.notebook, timeout_s=args.timeout, cpu_s=args.cpu_seconds)
+        with tempfile.TemporaryDirectory(prefix="a12-grade-") as folder:
+            notebook = Path(folder) / "submission.ipynb"
+            notebook.write_bytes(sys.stdin.buffer.read())
+            report = grade_notebook(notebook, timeout_s=args.timeout, cpu_s=args.cpu_seconds)
+    else:
+        report = grade_notebook(args.notebook, timeout_s=args.timeout, cpu_s=args.cpu_seconds)
     if args.json:
         print(report.to_json())
         return 0

@@ -1,19 +1,24 @@
 """Re-grade submissions outside nbgrader and compare with the gradebook.
 
-Each notebook is graded by ``python -m autograder.grade`` in a fresh process (the student's code in
-sandboxed children, never in a kernel), so nothing a notebook did while nbgrader ran it can change
-the verdict. Differences from the gradebook's auto scores are reported; ``apply`` writes the
-independent scores into the gradebook, leaving manual scores and comments as they are.
+Each notebook is graded by ``python -I -m autograder.grade`` in a fresh process (the student's code
+in sandboxed children, never in a kernel), in a jail where bubblewrap is installed, with an
+allow-listed environment, reading the notebook from its standard input: nothing a notebook did while
+nbgrader ran it, no file in the course or the working folder, no variable of the shell can change
+the verdict. An auto-graded item differs from the gradebook when its automatic score differs, or
+when a manual score overrides it (formgrader lets a grader do that on purpose; anything else that
+writes one is caught here). ``apply`` writes the independent scores into the gradebook's automatic
+scores, leaving manual scores and comments as they are.
 """
 import json
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from . import ASSIGNMENT, NOTEBOOK
+from . import ASSIGNMENT, NOTEBOOK, confine, environment
 from .checks import Result, all_checks
 from .grade import Report
 
@@ -26,6 +31,7 @@ class Difference:
     gradebook: float | None
     independent: float
     reasons: list[str]
+    manual: bool = False  # the gradebook's score is a manual one that overrides the automatic score
 
 
 def grade_in_fresh_process(notebook: Path, timeout_s: float = 600, check_timeout_s: float = 240,
@@ -35,14 +41,22 @@ def grade_in_fresh_process(notebook: Path, timeout_s: float = 600, check_timeout
     The student's code gets ``cpu_s`` of CPU time per item and ``check_timeout_s`` of wall-clock time
     for all items; ``timeout_s`` bounds the whole run.
     """
+    argv = [sys.executable, "-I", "-m", "autograder.grade", "--json", "--timeout", str(check_timeout_s),
+            "--cpu-seconds", str(cpu_s), "-"]
     try:
-        done = subprocess.run([sys.executable, "-m", "autograder.grade", "--json", "--timeout", str(check_timeout_s),
-                               "--cpu-seconds", str(cpu_s), str(notebook)],
-                              capture_output=True, text=True, timeout=timeout_s)
+        with tempfile.TemporaryDirectory(prefix="a12-regrade-") as folder:
+            if confine.unavailable() is None:
+                confine.owned_by_jail(folder)
+                argv = confine.Jail(writable=[(folder, folder)]).command(argv)
+            done = subprocess.run(argv, input=Path(notebook).read_bytes(), capture_output=True, cwd=folder,
+                                  env=environment.clean(home=folder), timeout=timeout_s)
+        done.stdout, done.stderr = done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
         if done.returncode == 0:
             return Report.from_json(done.stdout.strip().splitlines()[-1])
         reason = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         reason = f"the autograder failed: {reason[0]}"
+    except OSError as error:
+        reason = f"the notebook cannot be read ({error})"
     except subprocess.TimeoutExpired:
         reason = f"the autograder did not finish within {timeout_s:g} s"
     except (json.JSONDecodeError, IndexError, KeyError) as error:
@@ -65,11 +79,12 @@ def compare(gradebook: Gradebook, student: str, report: Report) -> list[Differen
     differences = []
     for result in report.results:
         try:
-            score = gradebook.find_grade(cells[result.item], notebook, ASSIGNMENT, student).auto_score
+            grade = gradebook.find_grade(cells[result.item], notebook, ASSIGNMENT, student)
+            score, manual = (grade.manual_score, True) if grade.manual_score is not None else (grade.auto_score, False)
         except MissingEntry:
-            score = None
+            score, manual = None, False
         if score is None or abs(score - result.points) > 1e-9:
-            differences.append(Difference(student, result.item, score, result.points, result.reasons))
+            differences.append(Difference(student, result.item, score, result.points, result.reasons, manual))
     return differences
 
 

@@ -7,8 +7,9 @@ an auto-graded item whose autograding did not finish. Such items are marked ``un
 counted as 0, and so are the section totals and the total that include them.
 """
 import csv
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -47,6 +48,23 @@ class Row:
     points: dict[str, float | None]
     submitted: bool = True
     flagged: bool = False
+    notes: list[str] = field(default_factory=list)  # how autograding went, from the autograded notebook
+
+
+def autograding_notes(root: Path, student: str, assignment: str = ASSIGNMENT) -> list[str]:
+    """What the autograder recorded in a student's autograded notebook (written by nbgrader, outside
+    the student's reach): items whose kernel outcome disagreed with the independent grader, and
+    grading without confinement."""
+    path = root / "autograded" / student / assignment / NOTEBOOK
+    try:
+        record = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("a12", {})
+    except (OSError, ValueError):
+        return []
+    notes = [f"{d['item']}: the notebook's own run gave {d['kernel']}, the independent grader {d['independent']:g} "
+             "(counted)" for d in record.get("disagreements", [])]
+    if record.get("confined") is False:
+        notes.append("graded unconfined (a12 autograde --unconfined)")
+    return notes
 
 
 @dataclass
@@ -105,8 +123,9 @@ def _is_graded(grade) -> bool:
     return grade.manual_score is not None or (grade.auto_score is not None and not grade.needs_manual_grade)
 
 
-def read(db_url: str, assignment: str = ASSIGNMENT) -> ScoreSheet:
-    """The score sheet of every student in the gradebook."""
+def read(db_url: str, assignment: str = ASSIGNMENT, root: Path | None = None) -> ScoreSheet:
+    """The score sheet of every student in the gradebook (with ``root``, the course: and the
+    autograding notes)."""
     with Gradebook(db_url) as gb:
         notebook = gb.find_notebook(NOTEBOOK.removesuffix(".ipynb"), assignment)
         items = sorted((Item(item_of(c.name), "auto" if c.cell_type == "code" else "manual", c.max_score, c.name)
@@ -126,7 +145,8 @@ def read(db_url: str, assignment: str = ASSIGNMENT) -> ScoreSheet:
                 flagged = flagged or bool(submitted.flagged)
                 for grade in submitted.grades:
                     points[by_grade_id[grade.name]] = grade.score if _is_graded(grade) else None
-            rows.append(Row(student.id, points, flagged=flagged))
+            notes = autograding_notes(root, student.id, assignment) if root else []
+            rows.append(Row(student.id, points, flagged=flagged, notes=notes))
     return ScoreSheet(items, rows)
 
 
@@ -139,7 +159,7 @@ def write_csv(sheet: ScoreSheet, path: Path) -> Path:
     sections = sheet.sections
     header = (["student"] + [f"{i.item} ({i.kind}, {i.max_points:g})" for i in sheet.items]
               + [f"{s} total ({m:g})" for s, m in sections.items()]
-              + [f"total ({sheet.max_points:g})", "graded so far", "status", "flagged"])
+              + [f"total ({sheet.max_points:g})", "graded so far", "status", "flagged", "autograding notes"])
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
@@ -147,7 +167,8 @@ def write_csv(sheet: ScoreSheet, path: Path) -> Path:
             items = [_cell(row.points.get(i.item)) if row.submitted else "" for i in sheet.items]
             totals = [_cell(section_total(sheet, row, s)) for s in sections]
             writer.writerow([row.student] + items + totals + [_cell(total(sheet, row)), f"{graded_so_far(row):g}",
-                                                             status(sheet, row), "yes" if row.flagged else ""])
+                                                             status(sheet, row), "yes" if row.flagged else "",
+                                                             "; ".join(row.notes)])
     return path
 
 

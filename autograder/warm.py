@@ -64,8 +64,8 @@ class Server:
         with socket.socket(socket.AF_UNIX) as listener:  # requests wait here while the server imports
             listener.bind(self.address)
             listener.listen(64)
-            # -P: nothing in the working folder shadows a module
-            self._process = subprocess.Popen([sys.executable, "-P", "-m", "autograder.warm", str(listener.fileno())],
+            # -P -s: nothing in the working folder or the user's site-packages shadows a module
+            self._process = subprocess.Popen([sys.executable, "-P", "-s", "-m", "autograder.warm", str(listener.fileno())],
                                              stdin=subprocess.PIPE, pass_fds=[listener.fileno()], env=env,
                                              cwd=folder)
 
@@ -315,6 +315,7 @@ def _become_kernel(receiver: int, sender: int) -> None:
     os.close(null)
     if request["jail"] is not None:
         confine.enter(request["jail"])
+        os.setsid()  # a new process inside the jail: a session of its own, as a started kernel has
     for name in [m for m in sys.modules if m.startswith("autograder.") and m != "autograder.notebook"]:
         del sys.modules[name]  # the kernel imports only what its jail shows of the package
     os.chdir(request["cwd"])

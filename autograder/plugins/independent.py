@@ -58,7 +58,7 @@ def _ask_warm_grader(address: str, notebook: bytes, jail: confine.Holder | None,
 
 def _run_grader(notebook: bytes, confined: bool, timeout_s: float) -> str:
     """The JSON report from ``python -m autograder.grade``, started afresh (in a jail when ``confined``)."""
-    argv = [sys.executable, "-P", "-m", "autograder.grade", "--json", "-"]
+    argv = [sys.executable, "-I", "-m", "autograder.grade", "--json", "-"]
     with tempfile.TemporaryDirectory(prefix="a12-grader-") as folder:
         if confined:
             confine.owned_by_jail(folder)
