@@ -55,6 +55,7 @@ class Outcome:
     problem: str = ""  # why some or all auto-graded items got 0 for no fault found by the checks
     log: Path | None = None
     disagreements: list[dict] = field(default_factory=list)  # test cells whose kernel outcome differed
+    overrides: list[tuple[str, float, float | None]] = field(default_factory=list)  # manual scores on auto items
 
 
 @dataclass
@@ -176,7 +177,7 @@ def record(root: Path, db_url: str, student: str, attempt: Attempt) -> Outcome:
     status = "graded without running" if attempt.fallback else "graded"
     graded = nbformat.read(root / "autograded" / student / ASSIGNMENT / NOTEBOOK, as_version=4)
     return Outcome(student, status, points, max_points, attempt.seconds, problem, attempt.log,
-                   disagreements_of(graded))
+                   disagreements_of(graded), gradebook.manual_overrides(db_url, student))
 
 
 def progress_line(done: int, total: int, elapsed: float, outcome: Outcome) -> str:
@@ -248,7 +249,7 @@ def autograde(root: Path, students: list[str] | None = None, workers: int | None
 
 def summary_text(outcomes: list[Outcome]) -> str:
     """The batch's closing report: counts, and every submission that needs a look."""
-    problems = [o for o in outcomes if o.problem or o.disagreements]
+    problems = [o for o in outcomes if o.problem or o.disagreements or o.overrides]
     lines = [f"{len(outcomes) - len(problems)} of {len(outcomes)} submissions autograded without problems"]
     for o in problems:
         if o.problem:
@@ -256,6 +257,9 @@ def summary_text(outcomes: list[Outcome]) -> str:
         if o.disagreements:
             lines.append(f"  {o.student}: flagged: the notebook's own run disagreed with the independent grader on "
                          + disagreement_text(o.disagreements) + "; the independent points count")
+        for cell, manual, auto in o.overrides:
+            lines.append(f"  {o.student}: {cell} has a manual score of {manual:g} over the automatic {auto}: it counts; "
+                         "check in formgrader that a grader gave it")
     return "\n".join(lines)
 
 

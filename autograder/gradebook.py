@@ -101,3 +101,13 @@ def flag(db_url: str, student: str, assignment: str = ASSIGNMENT) -> None:
         for notebook in gb.find_submission(assignment, student).notebooks:
             notebook.flagged = True
         gb.db.commit()
+
+
+def manual_overrides(db_url: str, student: str, assignment: str = ASSIGNMENT) -> list[tuple[str, float, float | None]]:
+    """The auto-graded cells of a student whose manual score overrides the automatic one: (cell, manual, auto).
+
+    Formgrader lets a grader do that on purpose; ``a12 autograde`` lists them so that one written by
+    anything else is seen (and ``a12 regrade`` reports them against the independent points)."""
+    with Gradebook(db_url) as gb:
+        return [(g.name, g.manual_score, g.auto_score) for nb in gb.find_submission(assignment, student).notebooks
+                for g in nb.grades if g.cell.cell_type == "code" and g.manual_score is not None]

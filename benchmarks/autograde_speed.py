@@ -5,7 +5,11 @@
     python benchmarks/autograde_speed.py --n 2            # a quick look while others use the CPU
 
 Every submission holds the reference answers, so every one runs the whole notebook (quick mode).
-Goals on 2 cores: parallel at least 1.8x faster than plain nbgrader; one submission in 60 s or less.
+Both grade with confinement on (autograder.confine: plain nbgrader starts its kernel and grader
+under bwrap, a12's warm ones enter their jails). ``--overhead`` also times ``a12 autograde
+--unconfined`` and prints what confinement costs a submission.
+Goals on 2 cores: parallel at least 1.8x faster than plain nbgrader; one submission in 60 s or less;
+confinement at most 1 s a submission.
 """
 import argparse
 import os
@@ -41,6 +45,7 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=8, help="submissions (default 8)")
     parser.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per core)")
     parser.add_argument("--dir", type=Path, default=None, help="folder for the course (default: temporary)")
+    parser.add_argument("--overhead", action="store_true", help="also time a12 autograde --unconfined")
     args = parser.parse_args()
 
     folder = args.dir or Path(tempfile.mkdtemp(prefix="a12-bench-"))
@@ -72,11 +77,18 @@ def main() -> int:
     differ = sorted(k for k in plain_scores if plain_scores[k] != parallel_scores.get(k))
     one = timed("a12 autograde, one submission",
                 lambda: batch.autograde(root, students[:1], workers=1, force=True, progress=lambda line: None))
+    unconfined = args.overhead and timed(
+        f"a12 autograde --unconfined, {args.n} in parallel",
+        lambda: batch.autograde(root, workers=args.workers, force=True, progress=lambda line: None, confined=False))
 
     print(f"\n{'':44}{'seconds':>9}")
     print(f"{'plain nbgrader autograde, one after another':44}{sequential:9.1f}   ({sequential / args.n:.1f} s each)")
     print(f"{'a12 autograde, parallel':44}{parallel:9.1f}   speed-up {sequential / parallel:.2f}x (goal >= 1.8x)")
     print(f"{'one submission (a12 autograde)':44}{one:9.1f}   (goal <= 60 s)")
+    if unconfined:
+        cost = (parallel - unconfined) * (os.cpu_count() or 1) / args.n  # core-seconds a submission
+        print(f"{'a12 autograde --unconfined, parallel':44}{unconfined:9.1f}   confinement: {cost:+.2f} core-s a "
+              "submission (goal <= 1 s)")
     print(f"auto points over {args.n} submissions: plain {sum(plain_scores.values()):g}, "
           f"a12 {sum(parallel_scores.values()):g}; load average after: {os.getloadavg()[0]:.1f}")
     for key in differ:  # e.g. a cell past nbgrader's per-cell timeout on a machine busy with other work

@@ -19,7 +19,7 @@ import psutil
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import ASSIGNMENT, NOTEBOOK, batch, confine, course, demo, feedback, regrade, scoresheet
+from autograder import ASSIGNMENT, NOTEBOOK, batch, confine, course, demo, feedback, gradebook, regrade, scoresheet
 
 from .conftest import ROOT
 from .hostile import FULL, HONEST, KERNEL_ATTACKS, NOTHING, PEERS, SECRET, kernel_attack_notebook
@@ -161,8 +161,9 @@ def test_no_secret_reaches_the_outputs_or_the_feedback(attacked):
     root = attacked["root"]
     outputs = code_outputs(root, "secrets")
     assert "refused" in outputs  # the attack ran and printed what it could not read
-    for secret in [SECRET, "BEGIN HIDDEN TESTS", "noisy_sample_coefficients", "DDPM_QUICK", "PYTHONSTARTUP",
-                   "GITHUB_TOKEN", str(attacked["home"])]:
+    assert "BEGIN HIDDEN TESTS" not in outputs  # (feedback shows the hidden tests' code: nbgrader does, after grading)
+    for secret in [SECRET, "noisy_sample_coefficients", "DDPM_QUICK", "PYTHONSTARTUP", "GITHUB_TOKEN",
+                   str(attacked["home"])]:
         assert secret not in outputs, secret
         for page in attacked["feedback"]:
             assert secret not in page.read_text(), (secret, page)
@@ -190,6 +191,8 @@ def test_a_manual_score_on_an_auto_graded_item_is_caught_by_regrade(attacked):
     try:
         _, differences = regrade.regrade(root, db_url, ["blank"])
         assert [(d.item, d.gradebook, d.independent, d.manual) for d in differences] == [("12.6d", 2, 0, True)]
+        outcome = batch.Outcome("blank", "graded", 0, 13, 1.0, overrides=gradebook.manual_overrides(db_url, "blank"))
+        assert "blank: test_12_6d_sample_from_model has a manual score of 2" in batch.summary_text([outcome])
     finally:
         with Gradebook(db_url) as gb:
             gb.find_grade("test_12_6d_sample_from_model", "assignment12", ASSIGNMENT, "blank").manual_score = None

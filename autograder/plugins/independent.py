@@ -130,10 +130,14 @@ class ApplyIndependentScores(NbGraderPreprocessor):
             item = items[grade_id]
             in_kernel = kernel_points(cell)
             points, lines = feedback(data, item)
-            not_run = any(output.get("ename") == NOT_RUN for output in cell.outputs)  # the run's problem says why
-            if not not_run and (in_kernel is None or abs(in_kernel - points) > 1e-9):
+            not_run = [o.get("evalue", "") for o in cell.outputs if o.get("ename") in (NOT_RUN, "CellTimeoutError")]
+            if not_run:  # the run's problem (a12 autograde reports it) is no disagreement
+                lines.append(f"  note: the notebook's run did not finish this cell ({not_run[0] or 'time limit'}); "
+                             "the points are the independent grader's")
+            elif in_kernel is None or abs(in_kernel - points) > 1e-9:
+                why = next((f" ({o.ename}: {o.evalue})"[:300] for o in cell.outputs if o.output_type == "error"), "")
                 disagreements.append({"item": item, "kernel": in_kernel, "independent": points})
-                lines.append(f"  note: the notebook's own run of this cell gave {in_kernel} points; "
+                lines.append(f"  note: the notebook's own run of this cell gave {in_kernel} points{why}; "
                              "the independent grader's points count")
             cell.outputs = [
                 nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines) + "\n"),
