@@ -17,6 +17,7 @@ clamping inside the chain, of x_t or of the predicted x_0 (the paper's ``clip_de
 deviation from Algorithm 2: -1. This works whatever random generator the student used and in any
 floating-point precision.
 """
+import functools
 import random
 
 import numpy as np
@@ -44,14 +45,16 @@ def _seed(seed: int) -> None:
     random.seed(seed)
 
 
+@functools.cache
 def small_pixels() -> torch.Tensor:
     """The pixels (a mask shaped ``(1, 1, 32, 32)``) where a probe's x and predicted x_0 stay in [-1, 1]."""
     return torch.rand(1, 1, 32, 32, generator=torch.Generator().manual_seed(SEED)) < 0.5
 
 
+@functools.cache
 def probe_bank(seed: int) -> torch.Tensor:
     """Step images G_t ``(STEPS, 1, 32, 32)``, scaled so that the predicted x_0 = -√((1-ᾱ_t)/ᾱ_t)·G_t
-    is at most 0.6 in size on the small pixels and mostly beyond 1 on the others."""
+    is at most 0.6 in size on the small pixels and mostly beyond 1 on the others. Cached: do not modify."""
     alpha_bar = inputs.schedule()[2].view(-1, 1, 1, 1)
     n = torch.randn(inputs.STEPS, 1, 32, 32, generator=torch.Generator().manual_seed(seed)).clamp(-2, 2)
     return n * torch.where(small_pixels(), 0.3, 3.0) * torch.sqrt(alpha_bar / (1 - alpha_bar))
