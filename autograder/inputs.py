@@ -43,7 +43,8 @@ def digit_batch(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 def plain(value: Any) -> Any:
     """A copy of a student's value as plain data: tensors, numbers, strings and containers of them."""
     if isinstance(value, torch.Tensor):
-        return torch.Tensor.as_subclass(value, torch.Tensor).detach().cpu().clone()
+        with torch.inference_mode(False):  # a normal tensor, even of one made under torch.inference_mode
+            return torch.Tensor.as_subclass(value, torch.Tensor).detach().cpu().clone()
     if isinstance(value, np.ndarray):
         return torch.from_numpy(np.array(value, copy=True))
     if isinstance(value, bool):
@@ -108,7 +109,19 @@ def eps_estimate(x: torch.Tensor, t: torch.Tensor, label: torch.Tensor | None, p
     return eps
 
 
-class EpsBank(nn.Module):
+class StandIn(nn.Module):
+    """Base of the stand-ins for a trained model: an ``nn.Module`` in everything but its forward.
+
+    It holds one real parameter, so that ``eval``, ``to``, ``parameters``, ``state_dict``,
+    ``next(model.parameters()).device`` and hooks work as on the U-Net; the forward never uses it.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.anchor = nn.Parameter(torch.zeros(1))
+
+
+class EpsBank(StandIn):
     """A stand-in for the trained U-Net, with the known estimate ``eps_estimate``; records every call.
 
     Like the U-Net, it needs ``t`` as a tensor and the label as an integer tensor.
@@ -129,6 +142,39 @@ class EpsBank(nn.Module):
         self.calls.append(record)
         return eps_estimate(x, t, label if self.conditional else None, self.per_step, self.per_label,
                             self.alpha_bar)
+
+
+class StopSampling(BaseException):
+    """Raised by ``StepProbe`` to end a sampler after the steps it probes (a student's
+    ``except Exception`` does not catch it)."""
+
+
+class StepProbe(StandIn):
+    """A stand-in for the U-Net that gives ``eps_estimate`` with a given bank of step images and no
+    label term, records the inputs (and any label) of its calls, and stops the sampler at call ``stop_at``."""
+
+    def __init__(self, per_step: torch.Tensor, stop_at: int):
+        super().__init__()
+        self.per_step = per_step
+        self.alpha_bar = schedule()[2]
+        self.stop_at = stop_at
+        self.calls: list[dict] = []
+
+    def forward(self, x, t, *args, **kwargs):
+        labels = list(args) + list(kwargs.values())
+        self.calls.append({"x": plain(x), "t": plain(t), "label": plain(labels[0]) if labels else None})
+        if len(self.calls) == self.stop_at:
+            raise StopSampling()
+        return eps_estimate(x, torch.as_tensor(t).expand(x.shape[0]), None, self.per_step, None, self.alpha_bar)
+
+
+def run_probe(fn, *args) -> tuple[Any, str | None]:
+    """``call_quietly`` for a sampler that runs a ``StepProbe``: being stopped is no error.
+    Returns (the sampler's value, or None if it was stopped; the error, or None)."""
+    try:
+        return call_quietly(fn, *args)
+    except StopSampling:
+        return None, None
 
 
 @contextlib.contextmanager
@@ -228,25 +274,42 @@ def plotter_spy(log: list) -> type:
 
 
 class SamplerSpy:
-    """A stand-in for a sampling function that records its inputs and returns them unchanged."""
+    """A stand-in for a sampling function that records its inputs and returns, for every image,
+    a new random image in [-0.9, 0.9]: a fingerprint by which a check traces the cell's results.
 
-    def __init__(self):
+    A tensor of one label per image is also handed to ``sampler`` (the student's own), with a
+    ``StepProbe``, to record whether the sampler accepts it and passes it on to the model.
+    """
+
+    def __init__(self, seed: int, sampler: Callable | None = None):
+        self.generator = torch.Generator().manual_seed(seed)
+        self.sampler = sampler
         self.calls: list[dict] = []
 
     def __call__(self, x, model, beta, *args, **kwargs):
-        label = kwargs.get("label", args[0] if args else None)
-        self.calls.append({"x": plain(x), "model": getattr(model, "name", f"a {type(model).__name__}"),
-                           "beta": plain(beta), "label": plain(label)})
+        given = list(args) + [value for key, value in kwargs.items() if key != "device"]
+        label = given[0] if given else None
+        call = {"x": plain(x), "model": getattr(model, "name", f"a {type(model).__name__}"),
+                "beta": plain(beta), "label": plain(label)}
+        if isinstance(label, torch.Tensor) and label.numel() > 1 and isinstance(x, torch.Tensor):
+            probe = StepProbe(torch.zeros(STEPS, 1, 32, 32), stop_at=1)
+            _, call["probe_error"] = run_probe(self.sampler, x.detach().clone(), probe, plain(beta), label)
+            call["model_label"] = probe.calls[0]["label"] if probe.calls else None
+        if isinstance(x, torch.Tensor):
+            x = (torch.rand(x.shape, generator=self.generator) * 1.8 - 0.9).to(x.dtype)
+            call["out"] = plain(x)
+        self.calls.append(call)
         return x, [np.asarray(plain(x)) for _ in range(10)]
 
 
-class Sentinel:
-    """A named placeholder for a trained model, so a check can tell which one a cell passes on."""
+class Sentinel(StandIn):
+    """A named stand-in for a trained model, so a check can tell which one a cell passes on."""
 
     def __init__(self, name: str):
+        super().__init__()
         self.name = name
 
-    def __call__(self, *args, **kwargs):
+    def forward(self, *args, **kwargs):
         raise RuntimeError(f"the checks do not run the trained model {self.name}")
 
 

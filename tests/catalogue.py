@@ -156,3 +156,127 @@ ALTERNATIVES = [
     Case("every digit with tensor labels and randn", "12.8g", 1, {"sample_every_digit": [
         (INIT, "x = torch.randn(10, 1, 32, 32)"), ("label=label)", "label=torch.tensor(label))")]}),
 ]
+
+# Issue 12: answers in the styles of public DDPM code and of students. Rubric decisions (the score
+# sheet is silent): clamping the final sample to [-1, 1] is no mistake (it only changes how the
+# result is shown); clamping inside the chain, of x_t or of the predicted x_0 (the paper's
+# clip_denoised), is one deviation from Algorithm 2 (-1 in 12.6d); 12.7c follows 12.6d's rule
+# (-1 per mistake, at most 2); 12.8f/12.8g grade the samples produced and the labels that reached
+# the model, not the shape of the calls.
+STEP = ("x = (1 / torch.sqrt(alpha[i])) * \\\n"
+        "                (x - ((1 - alpha[i]) / torch.sqrt(1 - alpha_bar[i])) * model(x, t)) + \\\n"
+        "                sigma * z")
+DET_STEP = ("x = (1 / torch.sqrt(alpha[i])) * \\\n"
+            "                (x - ((1 - alpha[i]) / torch.sqrt(1 - alpha_bar[i])) * model(x, t))")
+LEAD = "(1 / torch.sqrt(alpha[i]))"
+CLAMP_EVERY_STEP = ("            x = x.clamp(-1, 1)\n"
+                    "            if i % 100 == 0:")
+HIST = "            if i % 100 == 0:"
+CLIP_DENOISED = (  # annotated/diffusers style: predicted x_0 clipped, then the posterior mean; σ_t = √β_t
+    "eps = model(x, t)\n"
+    "            x0 = ((x - torch.sqrt(1 - alpha_bar[i]) * eps) / torch.sqrt(alpha_bar[i])).clamp(-1, 1)\n"
+    "            ab_prev = alpha_bar[i - 1] if i > 0 else torch.tensor(1.0)\n"
+    "            mean = (torch.sqrt(ab_prev) * beta[i] / (1 - alpha_bar[i])) * x0 + \\\n"
+    "                (torch.sqrt(alpha[i]) * (1 - ab_prev) / (1 - alpha_bar[i])) * x\n"
+    "            x = mean + sigma * z")
+LABML = (  # labml.ai's p_sample: eps_coef, and noise from the variance at every step
+    "def sample_from_model(x, model, beta, device=device):\n"
+    "    alpha = 1.0 - beta\n"
+    "    alpha_bar = torch.cumprod(alpha, dim=0)\n"
+    "    x_hist = []\n"
+    "    model.eval()\n"
+    "    with torch.no_grad():\n"
+    "        for t_ in range(beta.shape[0] - 1, -1, -1):\n"
+    "            t = x.new_full((x.shape[0],), t_, dtype=torch.long)\n"
+    "            eps_theta = model(x, t)\n"
+    "            eps_coef = (1 - alpha[t_]) / (1 - alpha_bar[t_]) ** .5\n"
+    "            mean = 1 / (alpha[t_] ** 0.5) * (x - eps_coef * eps_theta)\n"
+    "            eps = torch.randn(x.shape, device=x.device)\n"
+    "            x = mean + (beta[t_] ** .5) * eps\n"
+    "            if t_ % 100 == 0:\n"
+    "                x_hist.append(x.cpu().numpy())\n"
+    "    return x, x_hist\n")
+ANNOTATED = (  # The Annotated Diffusion Model's p_sample, with its posterior variance for σ_t²
+    "@torch.no_grad()\n"
+    "def sample_from_model(x, model, beta, device=device):\n"
+    "    alphas = 1. - beta\n"
+    "    alphas_cumprod = torch.cumprod(alphas, axis=0)\n"
+    "    alphas_cumprod_prev = F.pad(alphas_cumprod[:-1], (1, 0), value=1.0)\n"
+    "    posterior_variance = beta * (1. - alphas_cumprod_prev) / (1. - alphas_cumprod)\n"
+    "    x_hist = []\n"
+    "    model.eval()\n"
+    "    for i in reversed(range(0, beta.shape[0])):\n"
+    "        t = torch.full((x.shape[0],), i, device=device, dtype=torch.long)\n"
+    "        model_mean = torch.sqrt(1.0 / alphas[i]) * (x - beta[i] * model(x, t) / torch.sqrt(1. - alphas_cumprod[i]))\n"
+    "        if i == 0:\n"
+    "            x = model_mean\n"
+    "        else:\n"
+    "            x = model_mean + torch.sqrt(posterior_variance[i]) * torch.randn_like(x)\n"
+    "        if i % 100 == 0:\n"
+    "            x_hist.append(x.cpu().numpy())\n"
+    "    return x, x_hist\n")
+EVERY = ("    x = torch.randn_like(x_0[:10]).to(device)\n"
+         "    x, x_hist = sample_from_model_conditional(x, model_conditional, beta, label=label)\n")
+ONE_AT_A_TIME = ("    samples = []\n"
+                 "    for _ in range(10):\n"
+                 "        x1, _ = sample_from_model_conditional(torch.randn(1, 1, 32, 32), model_conditional, beta, label)\n"
+                 "        samples.append(x1)\n"
+                 "    x = torch.cat(samples)\n")
+BATCH_OF_100 = ("model_conditional.eval()\n"
+                "labels = torch.arange(10).repeat_interleave(10)\n"
+                "x = torch.randn(100, 1, 32, 32, device=next(model_conditional.parameters()).device)\n"
+                "x, _ = sample_from_model_conditional(x, model_conditional, beta, labels)\n"
+                "x_per_class = [x[labels == d].cpu().numpy() for d in range(10)]\n")
+FULL_LABELS = ("c = (torch.ones(x.shape[0]) * label).long().to(device)", "c = torch.full((x.shape[0],), label, dtype=torch.long)")
+
+MISTAKES += [
+    Case("leading factor 1/sqrt(alpha_bar), not 1/sqrt(alpha)", "12.6d", 1, {"sample_from_model": [(LEAD, "(1 / torch.sqrt(alpha_bar[i]))")]}),
+    Case("x clamped to [-1, 1] after every step", "12.6d", 1, {"sample_from_model": [(HIST, CLAMP_EVERY_STEP)]}),
+    Case("predicted x_0 clipped (clip_denoised), sigma = sqrt(beta)", "12.6d", 1, {"sample_from_model": [(STEP, CLIP_DENOISED)]}),
+    Case("labml style: noise added on every step, the last too", "12.6d", 1, {"sample_from_model": LABML}),
+    Case("annotated style: posterior variance for sigma", "12.6d", 1, {"sample_from_model": ANNOTATED}),
+    Case("torch.clip of x inside the loop", "12.6d", 1, {"sample_from_model": [("sigma * z\n", "sigma * z\n            x = torch.clip(x, -1.0, 1.0)\n")]}),
+    Case("two mistakes: 1/sqrt(alpha_bar) and noise on the last step", "12.6d", 0, {"sample_from_model": [(LEAD, "(1 / torch.sqrt(alpha_bar[i]))"), (Z, "z = torch.randn_like(x)")]}),
+    Case("two mistakes: clamping inside and sigma = beta", "12.6d", 0, {"sample_from_model": [(HIST, CLAMP_EVERY_STEP), (SIGMA, "sigma = beta[i]")]}),
+    Case("two mistakes: clip_denoised and rand noise", "12.6d", 0, {"sample_from_model": [(STEP, CLIP_DENOISED), (Z, Z.replace("randn_like", "rand_like"))]}),
+    Case("deterministic sampler with 1/sqrt(alpha_bar)", "12.7c", 1, {"deterministic_sample_from_model": [(LEAD, "(1 / torch.sqrt(alpha_bar[i]))")]}),
+    Case("deterministic sampler clamps every step", "12.7c", 1, {"deterministic_sample_from_model": [(HIST, CLAMP_EVERY_STEP)]}),
+    Case("deterministic sampler: clamping and alpha", "12.7c", 0, {"deterministic_sample_from_model": [(HIST, CLAMP_EVERY_STEP), (MEAN, MEAN.replace("alpha_bar", "alpha"))]}),
+    Case("conditional sampler clamps every step", "12.8e", 0, {"sample_from_model_conditional": [(HIST, CLAMP_EVERY_STEP)]}),
+    Case("conditional sampler with 1/sqrt(alpha_bar)", "12.8e", 0, {"sample_from_model_conditional": [(LEAD, "(1 / torch.sqrt(alpha_bar[i]))")]}),
+    Case("the same initial noise for every digit", "12.8g", 0, {"sample_every_digit": (
+        "x_per_class = []\nx_T = torch.randn(10, 1, 32, 32)\nfor label in range(10):\n"
+        "    x, x_hist = sample_from_model_conditional(x_T.clone(), model_conditional, beta, label=label)\n"
+        "    x_per_class.append(x.detach().cpu().numpy())\n")}),
+    Case("labels per image, but the sampler takes one label", "12.8g", 0, {"sample_every_digit": BATCH_OF_100,
+                                                                            "sample_from_model_conditional": [FULL_LABELS]}),
+    Case("label 3 one image at a time, only five", "12.8f", 0, {"sample_label_3": (
+        "x = torch.cat([sample_from_model_conditional(torch.randn(1, 1, 32, 32), model_conditional, beta, 3)[0]"
+        " for _ in range(5)])\n")}),
+]
+
+ALTERNATIVES += [
+    Case("final sample clamped to [-1, 1]", "12.6d", 2, {"sample_from_model": [("    return x, x_hist", "    return x.clamp(-1, 1), x_hist")]}),
+    Case("sampler that calls model.eval() and asks the model for its device", "12.6d", 2, {"sample_from_model": [
+        ("    x_hist = []\n", "    model.eval()\n    device = next(model.parameters()).device\n    x_hist = []\n")]}),
+    Case("initial noise cell that calls model.eval() under inference_mode", "12.6d", 2, {"initial_noise": [
+        ("x, x_hist = sample_from_model(x, model, beta)", "model.eval()\nwith torch.inference_mode():\n    x, x_hist = sample_from_model(x, model, beta)")]}),
+    Case("deterministic sampler under inference_mode, final clamp", "12.7c", 2, {"deterministic_sample_from_model": [
+        ("    with torch.no_grad():", "    model.eval()\n    with torch.inference_mode():"), ("    return x, x_hist", "    return torch.clamp(x, -1, 1), x_hist")]}),
+    Case("conditional sampler that moves the model with .to(device).eval()", "12.8e", 1, {"sample_from_model_conditional": [
+        ("    x_hist = []\n", "    model = model.to(device).eval()\n    model.requires_grad_(False)\n    x_hist = []\n")]}),
+    Case("label 3 after model_conditional.eval(), on the model's device", "12.8f", 1, {"sample_label_3": (
+        "model_conditional.eval()\n"
+        "x = torch.randn(10, 1, 32, 32, device=next(model_conditional.parameters()).device)\n"
+        "x, x_hist = sample_from_model_conditional(x, model_conditional, beta, label=3)\nplot_x_hist(x_hist)\n")}),
+    Case("label 3 one image at a time, keyword arguments", "12.8f", 1, {"sample_label_3": (
+        "images = []\nfor k in range(10):\n"
+        "    x, _ = sample_from_model_conditional(x=torch.randn(1, 1, 32, 32), model=model_conditional, beta=beta, label=3)\n"
+        "    images.append(x)\nx = torch.stack(images)[:, 0]\n")}),
+    Case("every digit one image at a time", "12.8g", 1, {"sample_every_digit": [(EVERY, ONE_AT_A_TIME)]}),
+    Case("every digit as one batch of 100 with a label per image", "12.8g", 1, {"sample_every_digit": BATCH_OF_100}),
+    Case("every digit under inference_mode after eval(), results rescaled for display", "12.8g", 1, {"sample_every_digit": [
+        ("x_per_class = []\n", "x_per_class = []\nmodel_conditional.eval()\n"),
+        (EVERY, "    with torch.inference_mode():\n" + EVERY.replace("    x", "        x")),
+        ("x_per_class.append(x.detach().cpu().numpy())", "x_per_class.append(((x.clamp(-1, 1) + 1) / 2).detach().cpu().numpy())")]}),
+]
