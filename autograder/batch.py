@@ -225,6 +225,9 @@ def autograde(root: Path, students: list[str] | None = None, workers: int | None
     mnist_root = Path(os.environ.get("MNIST_ROOT", root / "data")).resolve()
     if not mnist.has_mnist(mnist_root):
         progress(mnist.ensure_mnist(mnist_root))
+    if confined and (hidden := confine.unreadable_by_jail(mnist_root)):
+        raise course.CourseError(f"the jailed kernels (user nobody) cannot read {hidden[0]}: "
+                                 f"run `chmod -R a+rX {mnist_root}`")
     env = worker_env(threads, mnist_root)
     progress(f"autograding {len(chosen)} submission{'s' * (len(chosen) > 1)} with {workers} worker"
              f"{'s' * (workers > 1)} ({threads} CPU thread{'s' * (threads > 1)} each), at most {timeout_s:g} s each")

@@ -115,7 +115,7 @@ class Jail:
         # (bwrap itself drops every capability of an unprivileged user's process)
         drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all",
                 "--no-new-privs", "--"] if os.geteuid() == 0 else []
-        return ["bwrap", *self.options(), "--", *drop, *argv]
+        return ["bwrap", *self.options(), "--", *drop, "setsid", "--wait", *argv]  # a session of its own
 
     def start(self) -> "Holder":
         """Make the jail, held open by a waiting process, for a warm process to ``enter``."""
@@ -172,6 +172,15 @@ def can_enter() -> bool:
 
 
 _can_enter: bool | None = None
+
+
+def unreadable_by_jail(folder: str | Path) -> list[Path]:
+    """What under ``folder`` the jail's ``nobody`` could not read (as root; others read their own files)."""
+    if os.geteuid() != 0:
+        return []
+    folder = Path(folder)
+    return [p for p in [folder, *folder.rglob("*")]
+            if not p.stat().st_mode & (0o005 if p.is_dir() else 0o004)]
 
 
 def owned_by_jail(path: str | Path) -> None:

