@@ -117,6 +117,7 @@ def attacked(tmp_path_factory, mnist_root):
 def test_the_batches_ran(attacked):
     assert sorted(o.student for o in attacked["first"]) == sorted(ATTACKERS + list(PEERS))
     assert sorted(o.student for o in attacked["second"]) == sorted(PEERS)
+    assert {o.student: o.status for o in attacked["first"] if o.status != "graded"} == {}  # no attack stops nbgrader
 
 
 @pytest.mark.parametrize("attack", KERNEL_ATTACKS, ids=lambda a: a.kind)
@@ -162,8 +163,8 @@ def test_no_secret_reaches_the_outputs_or_the_feedback(attacked):
     outputs = code_outputs(root, "secrets")
     assert "refused" in outputs  # the attack ran and printed what it could not read
     assert "BEGIN HIDDEN TESTS" not in outputs  # (feedback shows the hidden tests' code: nbgrader does, after grading)
-    for secret in [SECRET, "noisy_sample_coefficients", "DDPM_QUICK", "PYTHONSTARTUP", "GITHUB_TOKEN",
-                   str(attacked["home"])]:
+    for secret in [SECRET, "noisy_sample_coefficients", "'DDPM_QUICK'", "'PYTHONSTARTUP'", "'GITHUB_TOKEN'",
+                   str(attacked["home"])]:  # (the notebook's own text names DDPM_QUICK; an environment's repr quotes it)
         assert secret not in outputs, secret
         for page in attacked["feedback"]:
             assert secret not in page.read_text(), (secret, page)

@@ -19,25 +19,28 @@ import socket
 import subprocess
 import sys
 import tempfile
+from typing import TYPE_CHECKING
 
 import nbformat
-from nbgrader.preprocessors import NbGraderPreprocessor
 from nbformat import NotebookNode
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.utils import determine_grade
 from traitlets import Bool, Float
 
-from nbgrader.api import Gradebook
-from nbgrader.utils import determine_grade
-
 from .. import GRADER_ENV, REPORT_ENV, confine, environment
-from ..checks import Result, all_checks
-from ..grade import Report
 from ..notebook import feedback
 from .execute import CONFINED, NOT_RUN, is_test_cell
+
+if TYPE_CHECKING:
+    from ..grade import Report
 
 METADATA = "a12"  # the notebook metadata key of this plugin's record
 
 
-def _zero_report(reason: str) -> Report:
+def _zero_report(reason: str) -> "Report":
+    from ..checks import Result, all_checks
+    from ..grade import Report
     return Report([Result(c.item, 0, c.max_points, [reason]) for c in all_checks()], error=reason)
 
 
@@ -71,8 +74,9 @@ def _run_grader(notebook: bytes, confined: bool, timeout_s: float) -> str:
     return done.stdout.decode().strip().splitlines()[-1]
 
 
-def grade_outside(nb: NotebookNode, confined: bool, timeout_s: float = 300) -> Report:
+def grade_outside(nb: NotebookNode, confined: bool, timeout_s: float = 300) -> "Report":
     """The independent report of a notebook; a report of zeros with the reason if grading fails."""
+    from ..grade import Report  # (PyTorch: not for every nbgrader command that reads the course's config)
     notebook = nbformat.writes(nb).encode()
     try:
         address = os.environ.get(GRADER_ENV)  # the warm grader waiting in this worker (autograder.warm)
@@ -110,16 +114,21 @@ class GradeIndependently(NbGraderPreprocessor):
 
 
 def kernel_points(cell: NotebookNode) -> float | None:
-    """The points nbgrader would give a test cell for the outputs the kernel produced."""
-    return determine_grade(cell)[0]
+    """The points nbgrader would give a test cell for the outputs the kernel produced (None: outputs
+    nbgrader cannot score, such as more points than the cell has: the kernel's outputs may be anything)."""
+    try:
+        return determine_grade(cell)[0]
+    except Exception:
+        return None
 
 
 class ApplyIndependentScores(NbGraderPreprocessor):
     """Give every hidden-test cell the outputs of the independent report; flag disagreements."""
 
     def preprocess(self, nb, resources):
+        from ..checks import all_checks
         os.environ.pop(REPORT_ENV, None)
-        report: Report = resources[METADATA]
+        report = resources[METADATA]
         items = {check.test_cell: check.item for check in all_checks()}
         data = report_as_dict(report)
         disagreements = []
@@ -159,7 +168,7 @@ class ApplyIndependentScores(NbGraderPreprocessor):
             gb.db.commit()
 
 
-def report_as_dict(report: Report) -> dict:
+def report_as_dict(report: "Report") -> dict:
     """A report as the plain data that ``autograder.notebook.feedback`` reads."""
     return json.loads(report.to_json())
 
