@@ -72,7 +72,7 @@ def release_data(root: Path, db_url: str, folder: Path) -> dict[str, bytes]:
         relative = path.relative_to(source)
         if path.is_file() and path.suffix != ".ipynb" and not {"data", ".ipynb_checkpoints"} & set(relative.parts):
             files[f"source/{ASSIGNMENT}/{relative.as_posix()}"] = path.read_bytes()
-    gradebook.definition_copy(db_url, folder / BASE_DB)
+    gradebook.definition_copy(db_url, f"sqlite:///{folder / BASE_DB}")
     files[BASE_DB] = (folder / BASE_DB).read_bytes()
     return files
 

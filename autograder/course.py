@@ -37,12 +37,13 @@ def nbgrader_env() -> dict[str, str]:
 
 
 def db_url(root: Path) -> str:
-    """The URL of the course's gradebook: nbgrader_config.py's, by default SQLite's gradebook.db in the course.
+    """The URL of the course's gradebook: nbgrader_config.py's, by default SQLite's gradebook.db in the course."""
+    return with_driver(course_config(root).CourseDirectory.get("db_url", f"sqlite:///{root / 'gradebook.db'}"))
 
-    A PostgreSQL URL is read with the psycopg driver (SQLAlchemy's default for ``postgresql://`` is
-    psycopg2): ``postgresql://`` and ``postgresql+psycopg://`` name the same database.
-    """
-    url = course_config(root).CourseDirectory.get("db_url", f"sqlite:///{root / 'gradebook.db'}")
+
+def with_driver(url: str) -> str:
+    """A gradebook URL that names the psycopg driver for PostgreSQL (SQLAlchemy's default for
+    ``postgresql://`` is psycopg2, which a12 does not install); other URLs as they are."""
     scheme, _, rest = url.partition("://")
     return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else url
 

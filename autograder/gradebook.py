@@ -43,9 +43,9 @@ DEFINITION = ("course", "assignment", "notebook", "base_cell", "grade_cells", "s
               "source_cell")
 
 
-def definition_copy(db_url: str, copy: Path) -> None:
-    """A new SQLite gradebook at ``copy`` holding the assignments' definition from any gradebook."""
-    with Gradebook(db_url) as source, Gradebook(f"sqlite:///{copy}") as target:
+def definition_copy(db_url: str, target_url: str) -> None:
+    """Copy the assignments' definition from one gradebook into another (replacing its own)."""
+    with Gradebook(db_url) as source, Gradebook(target_url) as target:
         with source.engine.connect() as read, target.engine.begin() as write:
             for name in reversed(DEFINITION):
                 write.execute(Base.metadata.tables[name].delete())
@@ -61,7 +61,7 @@ def worker_base(db_url: str, copy: Path) -> None:
     if db_url.startswith("sqlite:///"):
         snapshot(Path(db_url.removeprefix("sqlite:///")), copy)
     else:
-        definition_copy(db_url, copy)
+        definition_copy(db_url, f"sqlite:///{copy}")
 
 
 def _submission(gb: Gradebook, student: str, assignment: str):
