@@ -2,8 +2,8 @@
 
 The instructor's machine sends every task what it needs as bytes: the submission (and its
 ``timestamp.txt``), and the course's release data (``release_data``: ``nbgrader_config.py``, the
-source folder's other files and the assignment's definition in a new SQLite gradebook). No file
-system is shared. On a worker the task (``grade_task``) autogrades the submission in a private
+source folder, whose notebook holds the grading rules shown to graders, and the assignment's
+definition in a new SQLite gradebook). No file system is shared. On a worker the task (``grade_task``) autogrades the submission in a private
 scratch course exactly as ``a12 autograde`` does on one machine (``batch.grade_student``), and
 returns plain data (``Graded``): the autograded files, the log, and the worker's SQLite gradebook.
 The instructor's machine merges each student as their task finishes, in this process only, as on
@@ -21,8 +21,13 @@ folder, and each student is merged once, when the task's result arrives: nothing
 """
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -68,9 +73,9 @@ def release_data(root: Path, db_url: str, folder: Path) -> dict[str, bytes]:
     """What a worker needs of the course: relative path -> content (``BASE_DB``: the assignment's definition)."""
     files = {"nbgrader_config.py": (root / "nbgrader_config.py").read_bytes()}
     source = root / "source" / ASSIGNMENT
-    for path in sorted(source.rglob("*")):  # nbgrader copies these into the autograded folder
+    for path in sorted(source.rglob("*")):  # the notebook (grading rules), files nbgrader copies
         relative = path.relative_to(source)
-        if path.is_file() and path.suffix != ".ipynb" and not {"data", ".ipynb_checkpoints"} & set(relative.parts):
+        if path.is_file() and not {"data", ".ipynb_checkpoints"} & set(relative.parts):
             files[f"source/{ASSIGNMENT}/{relative.as_posix()}"] = path.read_bytes()
     gradebook.definition_copy(db_url, f"sqlite:///{folder / BASE_DB}")
     files[BASE_DB] = (folder / BASE_DB).read_bytes()
@@ -169,3 +174,36 @@ def graded(root: Path, db_url: str, students: list[str], scheduler: str, timeout
             student = running.pop(future.key)
             yield student, partial(result, root, student, future, Path(work), tries)
             future.release()
+
+
+@contextmanager
+def on_localhost(workers: int, env: dict[str, str]) -> Iterator[tuple[str, list[subprocess.Popen]]]:
+    """A ``dask scheduler`` and ``workers`` one-thread ``dask worker`` processes on 127.0.0.1 (for tests and
+    benchmarks), each in a session of its own (a worker's nanny and process die together); yield the
+    scheduler's address and the workers' processes once all have joined; stop them afterwards."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+
+    def dask(*args: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "dask", *args, "--dashboard-address", ":0"], env=env,
+                                start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    processes = [dask("scheduler", "--host", "127.0.0.1", "--port", str(port))]
+    try:
+        processes += [dask("worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--memory-limit", "0")
+                      for _ in range(workers)]
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(workers, timeout=120)
+        yield address, processes[1:]
+    finally:
+        for process in reversed(processes):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

@@ -3,9 +3,13 @@
 
     python benchmarks/autograde_speed.py --n 8            # the figures for the README (quiet machine)
     python benchmarks/autograde_speed.py --n 2            # a quick look while others use the CPU
+    python benchmarks/autograde_speed.py --scheduler --n 8  # this machine's warm workers against a
+                                                            # 2-worker Dask cluster on localhost
 
 Every submission holds the reference answers, so every one runs the whole notebook (quick mode).
 Goals on 2 cores: parallel at least 1.8x faster than plain nbgrader; one submission in 60 s or less.
+With --scheduler: the Dask engine's overhead, (Dask wall time - local wall time) x workers / N, at
+most 1 s a submission.
 """
 import argparse
 import os
@@ -36,11 +40,31 @@ def timed(label: str, run) -> float:
     return seconds
 
 
+def engine_overhead(root: Path, n: int, workers: int) -> int:
+    """Local warm workers against ``workers`` one-thread Dask workers on localhost; the engine's overhead."""
+    from autograder import cluster
+    local = timed(f"a12 autograde, {n} on {workers} local workers",
+                  lambda: batch.autograde(root, workers=workers, force=True, progress=lambda line: None))
+    local_scores = auto_scores(root)
+    env = dict(course.nbgrader_env(), OMP_NUM_THREADS="1")
+    with cluster.on_localhost(workers, env) as (address, _):
+        timed("the Dask workers' set-up (a first submission)",
+              lambda: batch.autograde(root, ["s01"], scheduler=address, force=True, progress=lambda line: None))
+        dask = timed(f"a12 autograde --scheduler, {n} on {workers} Dask workers",
+                     lambda: batch.autograde(root, scheduler=address, force=True, progress=lambda line: None))
+    overhead = (dask - local) * workers / n
+    print(f"\nlocal {local:.1f} s, Dask {dask:.1f} s: the engine's overhead {overhead:.2f} s a submission "
+          f"(goal <= 1 s); load average after: {os.getloadavg()[0]:.1f}")
+    return 1 if auto_scores(root) != local_scores else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=8, help="submissions (default 8)")
     parser.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per core)")
     parser.add_argument("--dir", type=Path, default=None, help="folder for the course (default: temporary)")
+    parser.add_argument("--scheduler", action="store_true",
+                        help="compare the local warm workers with a Dask cluster of as many workers on localhost")
     args = parser.parse_args()
 
     folder = args.dir or Path(tempfile.mkdtemp(prefix="a12-bench-"))
@@ -56,6 +80,8 @@ def main() -> int:
         nbformat.write(reference, target)
     cores = os.cpu_count()
     print(f"{args.n} submissions, {cores} cores, load average before: {os.getloadavg()[0]:.1f}")
+    if args.scheduler:
+        return engine_overhead(root, args.n, args.workers or cores)
 
     def plain():
         done = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT], cwd=root,

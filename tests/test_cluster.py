@@ -5,15 +5,13 @@ workers is stopped after its tries and graded 0."""
 import csv
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 
 import nbformat
 import pytest
 
 from autograder import ASSIGNMENT, NOTEBOOK, batch, cli, demo
+from autograder.plugins.grading_rules import is_rules_cell
 
 from .conftest import ROOT, unavailable
 from .test_batch import auto_scores
@@ -28,45 +26,15 @@ POISON = ("import os, signal, psutil\n"
           "os._exit(1)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def dask(*args: str, env: dict[str, str]) -> subprocess.Popen:
-    """`dask <args>` in a session of its own (a worker's nanny and worker process die together)."""
-    return subprocess.Popen([sys.executable, "-m", "dask", *args], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 @pytest.fixture(scope="module")
 def cluster(mnist_root):
-    """A scheduler and two one-thread workers on 127.0.0.1: the scheduler's address and the workers."""
+    """A scheduler and two one-thread workers on 127.0.0.1, separate processes: the address and the workers."""
     try:
-        from distributed import Client
+        from autograder import cluster as dask_cluster
     except ImportError:
         unavailable("Dask is not installed (pip install -e '.[test]')")
-    address = f"tcp://127.0.0.1:{free_port()}"
-    env = dict(os.environ, MNIST_ROOT=str(mnist_root), OMP_NUM_THREADS="1")
-    processes = [dask("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                      "--dashboard-address", ":0", env=env)]
-    workers = [dask("worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--dashboard-address", ":0",
-                    "--memory-limit", "0", env=env) for _ in range(2)]
-    processes += workers
-    try:
-        with Client(address, timeout="60s") as client:
-            client.wait_for_workers(2, timeout=120)
-        yield address, workers
-    finally:
-        for process in reversed(processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+    with dask_cluster.on_localhost(2, dict(os.environ, MNIST_ROOT=str(mnist_root), OMP_NUM_THREADS="1")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +71,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_the_points_are_those_of_one
     assert [s for s in rows if rows[s]["flagged"]] == ["leo"]
     graded = nbformat.read(course / "autograded" / "leo" / ASSIGNMENT / NOTEBOOK, as_version=4)
     assert any("kernel died" in output.get("evalue", "") for cell in graded.cells for output in cell.get("outputs", []))
+    assert sum(is_rules_cell(c) for c in graded.cells) == 23  # graders see the grading rules, as on one machine
 
 
 def test_a_submission_that_kills_its_workers_is_stopped_after_its_tries(course, cluster):
