@@ -7,7 +7,8 @@ The workers are warm (``autograder.warm``): nbgrader, the kernel and the grader 
 importing nbgrader, PyTorch and torchvision again.
 This process alone writes to the course's gradebook (``autograder.gradebook``: SQLite or
 PostgreSQL): it merges each student's results as that worker finishes. With a Dask scheduler's
-address, the workers are a cluster's instead (``autograder.cluster``), and the merge is the same. One submission's failure never stops the others:
+address, the workers are a cluster's instead (``autograder.cluster``), and the merge is the same.
+One submission's failure never stops the others:
 
 - the time limit or a dead kernel stops a notebook midway: the cells not run score 0 and say why
   (``plugins.LimitedExecute``), the rest keep their points;

@@ -3,9 +3,10 @@
 The instructor's machine sends every task what it needs as bytes: the submission (and its
 ``timestamp.txt``), and the course's release data (``release_data``: ``nbgrader_config.py``, the
 source folder, whose notebook holds the grading rules shown to graders, and the assignment's
-definition in a new SQLite gradebook). No file system is shared. On a worker the task (``grade_task``) autogrades the submission in a private
-scratch course exactly as ``a12 autograde`` does on one machine (``batch.grade_student``), and
-returns plain data (``Graded``): the autograded files, the log, and the worker's SQLite gradebook.
+definition in a new SQLite gradebook). No file system is shared. On a worker the task
+(``grade_task``) autogrades the submission in a private scratch course exactly as ``a12 autograde``
+does on one machine (``batch.grade_student``), and returns plain data (``Graded``): the autograded
+files, the log, and the worker's SQLite gradebook.
 The instructor's machine merges each student as their task finishes, in this process only, as on
 one machine (``batch.record``).
 
@@ -36,6 +37,7 @@ from typing import Callable, Iterator
 from distributed import Client, KilledWorker, WorkerPlugin, as_completed, get_worker
 
 from . import ASSIGNMENT, NOTEBOOK, batch, gradebook, mnist, warm
+from .course import CourseError
 
 PLUGIN = "a12-warm-worker"
 BASE_DB = "gradebook.db"  # the release data's gradebook: the assignment's definition, no students
@@ -147,7 +149,11 @@ def graded(root: Path, db_url: str, students: list[str], scheduler: str, timeout
     def allow_failures(count: int, dask_scheduler=None) -> None:  # runs on the scheduler (pickled by value)
         dask_scheduler.allowed_failures = count
 
-    with Client(scheduler, timeout="60s") as client, tempfile.TemporaryDirectory(prefix="a12-cluster-") as work:
+    try:
+        client = Client(scheduler, timeout="60s")
+    except OSError as error:
+        raise CourseError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
+    with client, tempfile.TemporaryDirectory(prefix="a12-cluster-") as work:
         client.register_plugin(WarmWorker(), name=PLUGIN)
         client.run_on_scheduler(allow_failures, tries - 1)
         release = release_data(root, db_url, Path(work))  # in each task: nothing to lose when a worker dies

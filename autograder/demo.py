@@ -3,7 +3,8 @@
 It builds a course from this repository's source notebook and releases the assignment; writes the
 notebooks of fictitious students as an LMS would hand them out (a zip of Canvas-style names); collects
 them; autogrades them in parallel into nbgrader's gradebook (SQLite, or PostgreSQL with ``--db-url``);
-enters one grader's manual scores; and prints the 42-point score sheet, with the CSV and HTML summary written beside the course.
+enters one grader's manual scores; and prints the 42-point score sheet, with the CSV and HTML summary
+written beside the course.
 """
 import copy
 import shutil
