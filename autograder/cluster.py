@@ -12,7 +12,8 @@ one machine (``batch.record``).
 
 Each worker is set up once by a worker plugin (``WarmWorker``, registered by ``a12 autograde``):
 MNIST where the notebooks read it (``MNIST_ROOT``, by default ``~/.cache/a12/data``) and a warm
-server (``autograder.warm``). A worker needs only the course package installed:
+server (``autograder.warm``) whose notebooks share out the cores among the worker's threads
+(``A12_THREADS`` sets their CPU threads instead). A worker needs only the course package installed:
 ``dask worker tcp://SCHEDULER:8786 --nthreads C`` grades C submissions at once.
 
 Faults: Dask's scheduler runs the tasks of a worker that dies on another worker. A submission
@@ -42,6 +43,9 @@ from .course import CourseError
 PLUGIN = "a12-warm-worker"
 BASE_DB = "gradebook.db"  # the release data's gradebook: the assignment's definition, no students
 MNIST_CACHE = Path.home() / ".cache" / "a12" / "data"
+# What Dask's nanny sets for its worker process and the notebooks must not inherit: glibc's trim
+# threshold (it also fixes the mmap threshold, so PyTorch's tensors are mapped and zeroed afresh).
+DASK_ONLY = ("MALLOC_TRIM_THRESHOLD_",)
 
 
 @dataclass
@@ -62,8 +66,10 @@ class WarmWorker(WorkerPlugin):
         mnist_root = Path(os.environ.get("MNIST_ROOT") or MNIST_CACHE).resolve()
         if not mnist.has_mnist(mnist_root):
             print(mnist.ensure_mnist(mnist_root), flush=True)
-        threads = int(os.environ.get("OMP_NUM_THREADS") or max(1, (os.cpu_count() or 1) // worker.state.nthreads))
+        threads = int(os.environ.get("A12_THREADS") or max(1, (os.cpu_count() or 1) // worker.state.nthreads))
         self.env = batch.worker_env(threads, mnist_root)
+        for name in DASK_ONLY:
+            self.env.pop(name, None)
         self.server = warm.Server(self.folder, self.env)
 
     def teardown(self, worker) -> None:

@@ -33,7 +33,7 @@ def cluster(mnist_root):
         from autograder import cluster as dask_cluster
     except ImportError:
         unavailable("Dask is not installed (pip install -e '.[test]')")
-    with dask_cluster.on_localhost(2, dict(os.environ, MNIST_ROOT=str(mnist_root), OMP_NUM_THREADS="1")) as running:
+    with dask_cluster.on_localhost(2, dict(os.environ, MNIST_ROOT=str(mnist_root), A12_THREADS="1")) as running:
         yield running
 
 
