@@ -40,6 +40,20 @@ def timed(label: str, run) -> float:
     return seconds
 
 
+PAYLOAD = 2 << 20  # bytes: more than a task's submission and release data, or its autograded files and gradebook
+
+
+def round_trip(address: str, tasks: int = 20) -> float:
+    """Seconds a task takes on the cluster, one after another, when it does nothing but carry ``PAYLOAD``."""
+    from distributed import Client
+    blob = os.urandom(PAYLOAD)
+    with Client(address) as client:
+        start = time.monotonic()
+        for i in range(tasks):
+            client.submit(bytes, blob, key=f"a12-round-trip-{i}").result()
+        return (time.monotonic() - start) / tasks
+
+
 def engine_overhead(root: Path, n: int, workers: int) -> int:
     """Local warm workers against ``workers`` one-thread Dask workers on localhost; the engine's overhead:
     the extra wall time a worker spends per submission, in all and outside nbgrader's own run."""
@@ -60,6 +74,8 @@ def engine_overhead(root: Path, n: int, workers: int) -> int:
         timed("the Dask workers' set-up (a first submission)",
               lambda: batch.autograde(root, ["s01"], scheduler=address, force=True, progress=lambda line: None))
         dask, dask_outside = grade(f"a12 autograde --scheduler, {n} on {workers} Dask workers", scheduler=address)
+        trip = round_trip(address)
+        print(f"the engine alone: {trip * 1000:.0f} ms a task carrying {PAYLOAD >> 20} MiB each way")
     print(f"\nlocal {local:.1f} s, Dask {dask:.1f} s: the engine's overhead {(dask - local) * workers / n:.2f} s "
           f"a submission in wall time, {dask_outside - local_outside:.2f} s outside nbgrader's run (goal <= 1 s); "
           f"load average after: {os.getloadavg()[0]:.1f}")

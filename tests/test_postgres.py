@@ -30,7 +30,7 @@ def demo_course(tmp_path_factory, mnist_root, postgres):
         yield folder / "course"
 
 
-def test_every_a12_command_works_on_a_postgresql_gradebook(demo_course):
+def test_every_a12_command_works_on_a_postgresql_gradebook(demo_course, capsys):
     assert course.db_url(demo_course).startswith("postgresql+psycopg://")
     assert not (demo_course / "gradebook.db").exists()
     a12(demo_course, "export")
@@ -41,10 +41,10 @@ def test_every_a12_command_works_on_a_postgresql_gradebook(demo_course):
     assert rows["ada"]["total (42)"] == "42"
     a12(demo_course, "feedback")
     assert all((demo_course / "feedback" / s / "assignment12" / "assignment12.html").is_file() for s in STUDENTS)
-    a12(demo_course, "regrade", "--student", "mia")
-    a12(demo_course, "autograde", "--force", "--student", "noah")  # a second merge keeps the grades
-    with open(demo_course / "export" / "assignment12-scores.csv") as f:
-        assert {row["student"]: row for row in csv.DictReader(f)}["ada"]["total (42)"] == "42"
+    capsys.readouterr()
+    a12(demo_course, "regrade", "--student", "mia")  # the gradebook's scores, found again outside nbgrader
+    assert capsys.readouterr().out.endswith("1 submissions re-graded; 0 item scores differ from the gradebook "
+                                            "(--apply writes them)\n")
 
 
 def test_a_merge_and_a_grader_writing_at_once_lose_nothing(tmp_path, gradebook_url, postgres):
