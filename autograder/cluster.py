@@ -59,7 +59,14 @@ class Graded:
 
 
 class WarmWorker(WorkerPlugin):
-    """Sets up a Dask worker once: MNIST, and a warm server in the workers' environment."""
+    """Sets up a Dask worker once: MNIST, and a warm server in the workers' environment. The worker
+    keeps them for later batches (``idempotent``: registering it again changes nothing)."""
+    idempotent = True
+
+    def __init__(self, warnings: str):
+        """``warnings``: the instructor's ``PYTHONWARNINGS``, which ``nbgrader_config.py`` sets: a kernel is
+        warm only if its warning options are the server's (``warm.WarmProvisioner``)."""
+        self.warnings = warnings
 
     def setup(self, worker) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="a12-worker-"))
@@ -70,6 +77,8 @@ class WarmWorker(WorkerPlugin):
         self.env = batch.worker_env(threads, mnist_root)
         for name in DASK_ONLY:
             self.env.pop(name, None)
+        if self.warnings:
+            self.env["PYTHONWARNINGS"] = self.warnings
         self.server = warm.Server(self.folder, self.env)
 
     def teardown(self, worker) -> None:
@@ -160,7 +169,7 @@ def graded(root: Path, db_url: str, students: list[str], scheduler: str, timeout
     except OSError as error:
         raise CourseError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
     with client, tempfile.TemporaryDirectory(prefix="a12-cluster-") as work:
-        client.register_plugin(WarmWorker(), name=PLUGIN)
+        client.register_plugin(WarmWorker(os.environ.get("PYTHONWARNINGS", "")), name=PLUGIN)
         client.run_on_scheduler(allow_failures, tries - 1)
         release = release_data(root, db_url, Path(work))  # in each task: nothing to lose when a worker dies
         threads = sum(client.nthreads().values())
