@@ -5,8 +5,10 @@ student is a worker process running ``nbgrader autograde --student S`` on its ow
 gradebook, with its share of the CPU cores (``OMP_NUM_THREADS``) and a time limit per submission.
 The workers are warm (``autograder.warm``): nbgrader, the kernel and the grader start without
 importing nbgrader, PyTorch and torchvision again.
-This process alone writes to the course's gradebook (``autograder.gradebook``): it merges each
-student's results as that worker finishes. One submission's failure never stops the others:
+This process alone writes to the course's gradebook (``autograder.gradebook``: SQLite or
+PostgreSQL): it merges each student's results as that worker finishes. With a Dask scheduler's
+address, the workers are a cluster's instead (``autograder.cluster``), and the merge is the same.
+One submission's failure never stops the others:
 
 - the time limit or a dead kernel stops a notebook midway: the cells not run score 0 and say why
   (``plugins.LimitedExecute``), the rest keep their points;
@@ -27,7 +29,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
@@ -190,9 +192,23 @@ def progress_line(done: int, total: int, elapsed: float, outcome: Outcome) -> st
             f"{outcome.student}: {points} in {outcome.seconds:.0f} s{note}")
 
 
+def local(root: Path, db_url: str, students: list[str], workers: int, env: dict[str, str],
+          timeout_s: float, options: tuple[str, ...] = ()) -> Iterator[tuple[str, Callable[[], Attempt]]]:
+    """Grade ``students`` in warm workers on this machine; yield each student, and how to get the attempt,
+    as their worker finishes."""
+    with (tempfile.TemporaryDirectory(prefix="a12-autograde-") as work, warm.Server(Path(work), env) as server,
+          ThreadPoolExecutor(workers) as pool):
+        base_db = Path(work) / "gradebook.db"
+        gradebook.worker_base(db_url, base_db)
+        futures = {pool.submit(grade_student, server, root, s, base_db, Path(work), env, timeout_s, options): s
+                   for s in students}
+        for future in as_completed(futures):
+            yield futures[future], future.result
+
+
 def autograde(root: Path, students: list[str] | None = None, workers: int | None = None, timeout_s: float = 600,
               force: bool = False, progress: Callable[[str], None] = print, threads: int | None = None,
-              confined: bool = True) -> list[Outcome]:
+              confined: bool = True, scheduler: str | None = None, tries: int = 3) -> list[Outcome]:
     """Autograde the given (default: all submitted, not yet autograded) students in parallel.
 
     ``confined``: the student's kernel and the grader run in jails (``autograder.confine``); without
@@ -201,16 +217,20 @@ def autograde(root: Path, students: list[str] | None = None, workers: int | None
     ``threads``: CPU threads of each notebook; by default the cores shared out among the workers
     (one each when there are as many submissions as cores): more threads than cores made a submission
     run several times slower (benchmarks/autograde_speed.py).
+    ``scheduler``: the address of a Dask scheduler: grade on its workers instead (``autograder.cluster``),
+    a submission stopped after its grading ended ``tries`` workers.
     """
     db_url = course.db_url(root)
-    if not db_url.startswith("sqlite:///"):
-        raise course.CourseError(f"a12 autograde needs nbgrader's SQLite gradebook, not {db_url}: "
-                                 "use `nbgrader autograde` with this database")
     if confined and (reason := confine.unavailable()):
         raise course.CourseError(reason)
     db_file = Path(db_url.removeprefix("sqlite:///"))
-    if not db_file.exists():
+    if db_url.startswith("sqlite:///") and not db_file.exists():
         raise course.CourseError(f"{db_file} does not exist: run `a12 release` first")
+    with Gradebook(db_url) as gb:
+        try:
+            gb.find_assignment(ASSIGNMENT)
+        except MissingEntry:
+            raise course.CourseError(f"the gradebook has no {ASSIGNMENT}: run `a12 release` first") from None
     chosen = students or submitted_students(root)
     bad = [s for s in chosen if not STUDENT_ID.fullmatch(s) or not (root / "submitted" / s / ASSIGNMENT / NOTEBOOK).is_file()]
     if bad:
@@ -220,33 +240,30 @@ def autograde(root: Path, students: list[str] | None = None, workers: int | None
     if not chosen:
         progress("nothing to autograde: every submission is autograded (pass --force to grade again)")
         return []
-    workers = max(1, min(workers or os.cpu_count() or 1, len(chosen)))
-    threads = threads or max(1, (os.cpu_count() or 1) // workers)
-    mnist_root = Path(os.environ.get("MNIST_ROOT", root / "data")).resolve()
-    if not mnist.has_mnist(mnist_root):
-        progress(mnist.ensure_mnist(mnist_root))
-    if confined and (hidden := confine.unreadable_by_jail(mnist_root)):
-        raise course.CourseError(f"the jailed kernels (user nobody) cannot read {hidden[0]}: "
-                                 f"run `chmod -R a+rX {mnist_root}`")
-    env = worker_env(threads, mnist_root)
-    progress(f"autograding {len(chosen)} submission{'s' * (len(chosen) > 1)} with {workers} worker"
-             f"{'s' * (workers > 1)} ({threads} CPU thread{'s' * (threads > 1)} each), at most {timeout_s:g} s each")
+    options = () if confined else ("--GradeIndependently.confine=False",)
+    if scheduler:
+        from . import cluster  # Dask only where it is used
+        finished = cluster.graded(root, db_url, chosen, scheduler, timeout_s, tries, progress, options)
+    else:
+        workers = max(1, min(workers or os.cpu_count() or 1, len(chosen)))
+        threads = threads or max(1, (os.cpu_count() or 1) // workers)
+        mnist_root = Path(os.environ.get("MNIST_ROOT", root / "data")).resolve()
+        if not mnist.has_mnist(mnist_root):
+            progress(mnist.ensure_mnist(mnist_root))
+        if confined and (hidden := confine.unreadable_by_jail(mnist_root)):
+            raise course.CourseError(f"the jailed kernels (user nobody) cannot read {hidden[0]}: "
+                                     f"run `chmod -R a+rX {mnist_root}`")
+        progress(f"autograding {len(chosen)} submission{'s' * (len(chosen) > 1)} with {workers} worker"
+                 f"{'s' * (workers > 1)} ({threads} CPU thread{'s' * (threads > 1)} each), at most {timeout_s:g} s each")
+        finished = local(root, db_url, chosen, workers, worker_env(threads, mnist_root), timeout_s, options)
     outcomes, start = [], time.monotonic()
-    with (tempfile.TemporaryDirectory(prefix="a12-autograde-") as work, warm.Server(Path(work), env) as server,
-          ThreadPoolExecutor(workers) as pool):
-        base_db = Path(work) / "gradebook.db"
-        gradebook.snapshot(db_file, base_db)
-        options = () if confined else ("--GradeIndependently.confine=False",)
-        futures = {pool.submit(grade_student, server, root, s, base_db, Path(work), env, timeout_s, options): s
-                   for s in chosen}
-        for future in as_completed(futures):
-            student = futures[future]
-            try:
-                outcome = record(root, db_url, student, future.result())
-            except Exception as error:  # one student's failure never stops the batch
-                outcome = Outcome(student, "not graded", None, 0, 0, f"{type(error).__name__}: {error}")
-            outcomes.append(outcome)
-            progress(progress_line(len(outcomes), len(chosen), time.monotonic() - start, outcome))
+    for student, attempt in finished:
+        try:
+            outcome = record(root, db_url, student, attempt())
+        except Exception as error:  # one student's failure never stops the batch
+            outcome = Outcome(student, "not graded", None, 0, 0, f"{type(error).__name__}: {error}")
+        outcomes.append(outcome)
+        progress(progress_line(len(outcomes), len(chosen), time.monotonic() - start, outcome))
     return sorted(outcomes, key=lambda o: o.student)
 
 

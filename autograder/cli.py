@@ -32,7 +32,8 @@ def cmd_autograde(args: argparse.Namespace) -> int:
         print("warning: --unconfined: student code runs with your rights, files and network; a hostile notebook "
               "can change grades. The export records these submissions as graded unconfined.", file=sys.stderr)
     outcomes = batch.autograde(course.find_root(args.course), args.student, args.workers, args.timeout, args.force,
-                               threads=args.threads, confined=not args.unconfined)
+                               threads=args.threads, confined=not args.unconfined, scheduler=args.scheduler,
+                               tries=args.tries)
     if outcomes:
         print(batch.summary_text(outcomes))
     return 0
@@ -65,7 +66,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Build a temporary course, grade fictitious students in parallel, print the score sheet."""
-    demo.run_demo(args.dir, args.workers, args.timeout, args.course)
+    demo.run_demo(args.dir, args.workers, args.timeout, args.course, args.db_url)
     return 0
 
 
@@ -128,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("--force", action="store_true", help="grade again submissions already autograded")
     sub.add_argument("--unconfined", action="store_true",
                      help="grade without bubblewrap jails (where it is missing); not safe against hostile notebooks")
+    sub.add_argument("--scheduler", default=None, help="grade on the workers of this Dask scheduler "
+                     "(tcp://HOST:8786) instead of this machine's cores")
+    sub.add_argument("--tries", type=int, default=3, help="with --scheduler: a submission whose grading ended "
+                     "this many workers gets 0 (default: 3)")
     sub.set_defaults(run=cmd_autograde)
 
     sub = commands.add_parser("feedback", help=cmd_feedback.__doc__)
@@ -142,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("--dir", type=Path, default=None, help="folder for the demo (default: a new temporary one)")
     sub.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per CPU core)")
     sub.add_argument("--timeout", type=float, default=600, help="seconds per submission (default: 600)")
+    sub.add_argument("--db-url", default=None, help="the demo course's gradebook, e.g. an empty PostgreSQL "
+                     "database postgresql://USER@HOST/DB (default: SQLite in the course)")
     sub.set_defaults(run=cmd_demo)
 
     sub = commands.add_parser("regrade", help=cmd_regrade.__doc__)

@@ -37,13 +37,21 @@ def nbgrader_env() -> dict[str, str]:
 
 def db_url(root: Path) -> str:
     """The URL of the course's gradebook: nbgrader_config.py's, by default SQLite's gradebook.db in the course."""
-    return course_config(root).CourseDirectory.get("db_url", f"sqlite:///{root / 'gradebook.db'}")
+    return with_driver(course_config(root).CourseDirectory.get("db_url", f"sqlite:///{root / 'gradebook.db'}"))
+
+
+def with_driver(url: str) -> str:
+    """A gradebook URL that names the psycopg driver for PostgreSQL (SQLAlchemy's default for
+    ``postgresql://`` is psycopg2, which a12 does not install); other URLs as they are."""
+    scheme, _, rest = url.partition("://")
+    return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else url
 
 
 def nbgrader(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run an nbgrader command in the course directory; raise CourseError with its log if it fails."""
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=nbgrader_env(),
-                          capture_output=True, text=True)
+    """Run an nbgrader command in the course directory (on its gradebook, as ``db_url`` reads it); raise
+    CourseError with its log if it fails."""
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.db_url={db_url(root)}"],
+                          cwd=root, env=nbgrader_env(), capture_output=True, text=True)
     if check and done.returncode != 0:
         raise CourseError(f"nbgrader {' '.join(args)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
     return done

@@ -2,8 +2,9 @@
 
 It builds a course from this repository's source notebook and releases the assignment; writes the
 notebooks of fictitious students as an LMS would hand them out (a zip of Canvas-style names); collects
-them; autogrades them in parallel into nbgrader's SQLite gradebook; enters one grader's manual scores;
-and prints the 42-point score sheet, with the CSV and HTML summary written beside the course.
+them; autogrades them in parallel into nbgrader's gradebook (SQLite, or PostgreSQL with ``--db-url``);
+enters one grader's manual scores; and prints the 42-point score sheet, with the CSV and HTML summary
+written beside the course.
 """
 import copy
 import shutil
@@ -44,11 +45,15 @@ STUDENTS = [
 ]
 
 
-def build_course(dest: Path, repo: Path | None = None) -> Path:
-    """A new course directory at ``dest`` with this repository's config and source, released."""
+def build_course(dest: Path, repo: Path | None = None, db_url: str | None = None) -> Path:
+    """A new course directory at ``dest`` with this repository's config and source, released; its
+    gradebook at ``db_url`` (default: SQLite's gradebook.db in the course)."""
     repo = course.find_root(repo)
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(repo / "nbgrader_config.py", dest)
+    if db_url:
+        with open(dest / "nbgrader_config.py", "a") as config:
+            config.write(f"\nc.CourseDirectory.db_url = {db_url!r}\n")
     shutil.copytree(repo / "source", dest / "source", ignore=shutil.ignore_patterns("data", ".ipynb_checkpoints"))
     course.release(dest)
     return dest
@@ -103,13 +108,13 @@ def grade_by_hand(db_url: str, student: str, points: dict[str, float] | None = N
 
 
 def run_demo(folder: Path | None = None, workers: int | None = None, timeout_s: float = 600,
-             repo: Path | None = None) -> Path:
+             repo: Path | None = None, db_url: str | None = None) -> Path:
     """Run the demo in ``folder`` (default: a new temporary folder) on the course of ``repo`` (default:
-    the working folder's); return the demo's course directory."""
+    the working folder's), its gradebook at ``db_url`` (default: SQLite); return the demo's course directory."""
     folder = Path(folder or tempfile.mkdtemp(prefix="a12-demo-"))
     root = folder / "course"
     print(f"1. course in {root}: nbgrader generate_assignment", flush=True)
-    build_course(root, repo)
+    build_course(root, repo, db_url)
     print(f"   {mnist.ensure_mnist(root / 'data')}")
     download = lms_zip(root, STUDENTS, folder / "lms-download.zip")
     print(f"2. submissions of {len(STUDENTS)} fictitious students in {download.name}:")

@@ -13,13 +13,18 @@ exactly the fields nbgrader's autograde owns, in one transaction:
 
 Manual scores, extra credit, manual comments, flags and extensions are never touched, so grades
 already given survive re-autograding; merging the same results twice changes nothing.
+
+The course's gradebook may be nbgrader's SQLite file or a PostgreSQL database (several graders in
+formgrader at once). The merge locks the student's grade and comment rows (``SELECT ... FOR UPDATE``)
+so that a grader's manual score committed meanwhile is read, never overwritten. Workers always grade
+into SQLite: a snapshot of an SQLite gradebook, or ``definition_copy`` of any other.
 """
 import sqlite3
 import warnings
 from pathlib import Path
 
 from sqlalchemy.exc import SAWarning
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Base, Comment, Gradebook, Grade, MissingEntry
 
 from . import ASSIGNMENT
 
@@ -32,6 +37,32 @@ def snapshot(db_file: Path, copy: Path) -> None:
     finally:
         source.close()
         target.close()
+
+
+# What ``nbgrader generate_assignment`` records: the assignments, their notebooks and cells (no students).
+DEFINITION = ("course", "assignment", "notebook", "base_cell", "grade_cells", "solution_cells", "task_cells",
+              "source_cell")
+
+
+def definition_copy(db_url: str, target_url: str) -> None:
+    """Copy the assignments' definition from one gradebook into another (replacing its own)."""
+    with Gradebook(db_url) as source, Gradebook(target_url) as target:
+        with source.engine.connect() as read, target.engine.begin() as write:
+            for name in reversed(DEFINITION):
+                write.execute(Base.metadata.tables[name].delete())
+            for name in DEFINITION:
+                table = Base.metadata.tables[name]
+                rows = [dict(row._mapping) for row in read.execute(table.select())]
+                if rows:
+                    write.execute(table.insert(), rows)
+
+
+def worker_base(db_url: str, copy: Path) -> None:
+    """The gradebook that workers start from: a snapshot of an SQLite gradebook, a definition copy of another."""
+    if db_url.startswith("sqlite:///"):
+        snapshot(Path(db_url.removeprefix("sqlite:///")), copy)
+    else:
+        definition_copy(db_url, f"sqlite:///{copy}")
 
 
 def _submission(gb: Gradebook, student: str, assignment: str):
@@ -48,6 +79,12 @@ def _needs_manual_grade(grade) -> bool:
     return grade.manual_score is not None or grade.auto_score is None
 
 
+def _locked(gb: Gradebook, model, notebook_id: str) -> list:
+    """A submitted notebook's grades or comments, read afresh and locked until the transaction ends."""
+    return (gb.db.query(model).filter(model.notebook_id == notebook_id).with_for_update()
+            .populate_existing().all())
+
+
 def merge_autograde(db_url: str, worker_db_url: str, student: str, assignment: str = ASSIGNMENT) -> float:
     """Copy a student's autograder results from a worker's gradebook; return the auto points."""
     with Gradebook(worker_db_url) as worker, Gradebook(db_url) as gb:
@@ -60,12 +97,12 @@ def merge_autograde(db_url: str, worker_db_url: str, student: str, assignment: s
                 notebook = gb.find_submission_notebook(graded_nb.name, assignment, student)
                 notebook.late_submission_penalty = graded_nb.late_submission_penalty
                 notebook.flagged = notebook.flagged or graded_nb.flagged  # a flag the autograder raised
-                grades = {g.name: g for g in notebook.grades}
+                grades = {g.name: g for g in _locked(gb, Grade, notebook.id)}
                 for source in graded_nb.grades:
                     grade = grades[source.name]
                     grade.auto_score = source.auto_score
                     grade.needs_manual_grade = _needs_manual_grade(grade)
-                comments = {c.name: c for c in notebook.comments}
+                comments = {c.name: c for c in _locked(gb, Comment, notebook.id)}
                 for source in graded_nb.comments:
                     comments[source.name].auto_comment = source.auto_comment
             gb.db.commit()
@@ -85,7 +122,7 @@ def record_ungradable(db_url: str, student: str, assignment: str = ASSIGNMENT) -
         try:
             for notebook in submission.notebooks:
                 notebook.flagged = True
-                for grade in notebook.grades:
+                for grade in _locked(gb, Grade, notebook.id):
                     if grade.cell.cell_type == "code":
                         grade.auto_score = 0
                         grade.needs_manual_grade = _needs_manual_grade(grade)

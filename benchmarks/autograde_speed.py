@@ -3,6 +3,8 @@
 
     python benchmarks/autograde_speed.py --n 8            # the figures for the README (quiet machine)
     python benchmarks/autograde_speed.py --n 2            # a quick look while others use the CPU
+    python benchmarks/autograde_speed.py --scheduler --n 8  # this machine's warm workers against a
+                                                            # 2-worker Dask cluster on localhost
 
 Every submission holds the reference answers, so every one runs the whole notebook (quick mode).
 Both grade with confinement on (autograder.confine: plain nbgrader starts its kernel and grader
@@ -10,6 +12,8 @@ under bwrap, a12's warm ones enter their jails). ``--overhead`` also times ``a12
 --unconfined`` and prints what confinement costs a submission.
 Goals on 2 cores: parallel at least 1.8x faster than plain nbgrader; one submission in 60 s or less;
 confinement at most 1 s a submission.
+With --scheduler: the Dask engine's overhead, (Dask wall time - local wall time) x workers / N, at
+most 1 s a submission; also without nbgrader's own run time, which a busy machine makes vary more.
 """
 import argparse
 import os
@@ -40,12 +44,56 @@ def timed(label: str, run) -> float:
     return seconds
 
 
+PAYLOAD = 2 << 20  # bytes: more than a task's submission and release data, or its autograded files and gradebook
+
+
+def round_trip(address: str, tasks: int = 20) -> float:
+    """Seconds a task takes on the cluster, one after another, when it does nothing but carry ``PAYLOAD``."""
+    from distributed import Client
+    blob = os.urandom(PAYLOAD)
+    with Client(address) as client:
+        start = time.monotonic()
+        for i in range(tasks):
+            client.submit(bytes, blob, key=f"a12-round-trip-{i}").result()
+        return (time.monotonic() - start) / tasks
+
+
+def engine_overhead(root: Path, n: int, workers: int) -> int:
+    """Local warm workers against ``workers`` one-thread Dask workers on localhost; the engine's overhead:
+    the extra wall time a worker spends per submission, in all and outside nbgrader's own run."""
+    from autograder import cluster
+    graded = {}
+
+    def grade(label: str, **options) -> tuple[float, float]:
+        seconds = timed(label, lambda: graded.update({label: batch.autograde(
+            root, workers=workers, force=True, progress=lambda line: None, **options)}))
+        outside = seconds * workers / n - sum(o.seconds for o in graded[label]) / n
+        print(f"  a worker's time per submission outside nbgrader's run: {outside:.2f} s")
+        return seconds, outside
+
+    local, local_outside = grade(f"a12 autograde, {n} on {workers} local workers")
+    local_scores = auto_scores(root)
+    env = dict(course.nbgrader_env(), A12_THREADS=str(max(1, (os.cpu_count() or 1) // workers)))
+    with cluster.on_localhost(workers, env) as (address, _):
+        timed("the Dask workers' set-up (a first submission)",
+              lambda: batch.autograde(root, ["s01"], scheduler=address, force=True, progress=lambda line: None))
+        dask, dask_outside = grade(f"a12 autograde --scheduler, {n} on {workers} Dask workers", scheduler=address)
+        trip = round_trip(address)
+        print(f"the engine alone: {trip * 1000:.0f} ms a task carrying {PAYLOAD >> 20} MiB each way")
+    print(f"\nlocal {local:.1f} s, Dask {dask:.1f} s: the engine's overhead {(dask - local) * workers / n:.2f} s "
+          f"a submission in wall time, {dask_outside - local_outside:.2f} s outside nbgrader's run (goal <= 1 s); "
+          f"load average after: {os.getloadavg()[0]:.1f}")
+    return 1 if auto_scores(root) != local_scores else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=8, help="submissions (default 8)")
     parser.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per core)")
     parser.add_argument("--dir", type=Path, default=None, help="folder for the course (default: temporary)")
     parser.add_argument("--overhead", action="store_true", help="also time a12 autograde --unconfined")
+    parser.add_argument("--scheduler", action="store_true",
+                        help="compare the local warm workers with a Dask cluster of as many workers on localhost")
     args = parser.parse_args()
 
     folder = args.dir or Path(tempfile.mkdtemp(prefix="a12-bench-"))
@@ -61,6 +109,8 @@ def main() -> int:
         nbformat.write(reference, target)
     cores = os.cpu_count()
     print(f"{args.n} submissions, {cores} cores, load average before: {os.getloadavg()[0]:.1f}")
+    if args.scheduler:
+        return engine_overhead(root, args.n, args.workers or cores)
 
     def plain():
         done = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT], cwd=root,

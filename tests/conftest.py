@@ -1,5 +1,6 @@
 """Shared fixtures: the course's paths, offline MNIST, a scratch course, and submission variants."""
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -7,6 +8,8 @@ import pytest
 
 from autograder import ASSIGNMENT, NOTEBOOK, mnist
 from autograder.submission import Submission, read_submission
+
+from . import postgres as postgres_server
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / ASSIGNMENT / NOTEBOOK
@@ -92,3 +95,25 @@ def gradebook_url(tmp_path, empty_gradebook) -> str:
     """A scratch gradebook in tmp_path with the assignment's cells and no students."""
     shutil.copy(empty_gradebook, tmp_path / "gradebook.db")
     return f"sqlite:///{tmp_path / 'gradebook.db'}"
+
+
+def unavailable(reason: str) -> None:
+    """Skip a test whose real server is missing, with the reason; fail it in CI (``CI`` set), where it is required."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (required in CI)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server (tests/postgres.py): ``postgres.database()`` is a new empty database's URL."""
+    bin_dir = postgres_server.binaries()
+    if bin_dir is None:
+        unavailable("PostgreSQL is not installed (Debian's postgresql package: initdb and pg_ctl)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        unavailable("psycopg is not installed (pip install -e '.[test]')")
+    server = postgres_server.Server(bin_dir)
+    yield server
+    server.stop()

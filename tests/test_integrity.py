@@ -76,10 +76,10 @@ def attacked(tmp_path_factory, mnist_root):
     home = folder / "home"
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_rsa").write_text(SECRET)
-    shadow = folder / "shadow" / "autograder"  # what PYTHONPATH and PYTHONSTARTUP point to
+    shadow = folder / SECRET / "autograder"  # what PYTHONPATH and PYTHONSTARTUP point to: paths with the secret
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise SystemExit('shadowed')")
-    (folder / "startup.py").write_text("raise SystemExit('startup')")
+    (folder / SECRET / "startup.py").write_text("raise SystemExit('startup')")
     submissions = {"ana": demo.student_notebook(root, demo.DemoStudent("ana", "")),
                    "blank": demo.student_notebook(root, demo.DemoStudent("blank", "", blank=True))}
     submissions.update({attack.student: kernel_attack_notebook(root, attack) for attack in KERNEL_ATTACKS})
@@ -96,8 +96,9 @@ def attacked(tmp_path_factory, mnist_root):
     before = tree_hash(root, GRADING_OUTPUTS), tree_hash(package), tree_hash(Path(sys.prefix))
     lines = []
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in dict(HOSTILE_SHELL, HOME=str(home), MNIST_ROOT=str(mnist_root),
-                                PYTHONSTARTUP=str(folder / "startup.py"), PYTHONPATH=str(shadow.parent)).items():
+        hostile = dict(HOSTILE_SHELL, HOME=str(home), MNIST_ROOT=str(mnist_root), PYTHONPATH=str(shadow.parent),
+                       PYTHONSTARTUP=str(folder / SECRET / "startup.py"))
+        for name, value in hostile.items():
             patch.setenv(name, value)
         first = batch.autograde(root, workers=2, progress=lines.append)
         right_after = tree_hash(root / "autograded")
@@ -163,22 +164,21 @@ def test_no_secret_reaches_the_outputs_or_the_feedback(attacked):
     outputs = code_outputs(root, "secrets")
     assert "refused" in outputs  # the attack ran and printed what it could not read
     assert "BEGIN HIDDEN TESTS" not in outputs  # (feedback shows the hidden tests' code: nbgrader does, after grading)
-    for secret in [SECRET, "noisy_sample_coefficients", "'DDPM_QUICK'", "'PYTHONSTARTUP'", "'GITHUB_TOKEN'",
-                   str(attacked["home"])]:  # (the notebook's own text names DDPM_QUICK; an environment's repr quotes it)
-        assert secret not in outputs, secret
-        for page in attacked["feedback"]:
-            assert secret not in page.read_text(), (secret, page)
+    for secret in [SECRET, "noisy_sample_coefficients", "'DDPM_QUICK': '0'", "'GITHUB_TOKEN'", str(attacked["home"])]:
+        assert secret not in outputs, secret  # (the environment's repr, as the attack printed it)
+    for page in attacked["feedback"]:  # every hostile variable's value, and the paths they name, hold SECRET
+        assert SECRET not in page.read_text() and str(attacked["home"]) not in page.read_text(), page
 
 
 def test_attacks_that_fooled_the_kernel_are_flagged_and_reported(attacked):
     by_student = {o.student: o for o in attacked["first"]}
-    for student in ("rewrite", "beside"):  # the kernel's own test cells said 13
+    for student in ("rewrite", "beside"):  # the kernel's own 12.5c cell said 3 (12.6d's visible assert fails first)
         disagreed = {d["item"] for d in by_student[student].disagreements}
-        assert {"12.5c", "12.6d"} <= disagreed, student
+        assert "12.5c" in disagreed, student
     summary = batch.summary_text(attacked["first"])
     assert "rewrite: flagged" in summary and "beside: flagged" in summary
     rows = {r.student: r for r in scoresheet.read(course.db_url(attacked["root"]), root=attacked["root"]).rows}
-    assert rows["rewrite"].flagged and any("12.6d" in note for note in rows["rewrite"].notes)
+    assert rows["rewrite"].flagged and any("12.5c" in note for note in rows["rewrite"].notes)
     assert not rows["ana"].flagged and rows["ana"].notes == []
 
 
