@@ -156,7 +156,8 @@ def result(root: Path, student: str, future, work: Path, tries: int) -> batch.At
 
 
 def graded(root: Path, db_url: str, students: list[str], scheduler: str, timeout_s: float, tries: int,
-           progress: Callable[[str], None], options: tuple[str, ...] = ()) -> Iterator[tuple[str, Callable[[], batch.Attempt]]]:
+           progress: Callable[[str], None],
+           options: tuple[str, ...] = ()) -> Iterator[tuple[str, Callable[[], batch.Attempt]]]:
     """Grade ``students`` on the cluster at ``scheduler``; yield each student, and how to get the attempt
     in place, as their task finishes. Two tasks per worker thread wait on the scheduler at a time
     (a task holds a submission and the release data)."""

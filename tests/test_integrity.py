@@ -172,11 +172,10 @@ def test_no_secret_reaches_the_outputs_or_the_feedback(attacked):
 
 def test_attacks_that_fooled_the_kernel_are_flagged_and_reported(attacked):
     by_student = {o.student: o for o in attacked["first"]}
-    for student in ("rewrite", "beside"):  # the kernel's own 12.5c cell said 3 (12.6d's visible assert fails first)
-        disagreed = {d["item"] for d in by_student[student].disagreements}
-        assert "12.5c" in disagreed, student
-    summary = batch.summary_text(attacked["first"])
-    assert "rewrite: flagged" in summary and "beside: flagged" in summary
+    # The kernel's own 12.5c cell said 3 (12.6d's visible assert fails before the rewritten call). (A warm
+    # kernel has imported the real autograder.notebook: the package submitted beside the notebook loses there.)
+    assert "12.5c" in {d["item"] for d in by_student["rewrite"].disagreements}
+    assert "rewrite: flagged" in batch.summary_text(attacked["first"])
     rows = {r.student: r for r in scoresheet.read(course.db_url(attacked["root"]), root=attacked["root"]).rows}
     assert rows["rewrite"].flagged and any("12.5c" in note for note in rows["rewrite"].notes)
     assert not rows["ana"].flagged and rows["ana"].notes == []
