@@ -201,6 +201,9 @@ def autograde(root: Path, students: list[str] | None = None, workers: int | None
     if not db_file.exists():
         raise course.CourseError(f"{db_file} does not exist: run `a12 release` first")
     chosen = students or submitted_students(root)
+    if not chosen:
+        raise course.CourseError(f"no submissions in submitted/<student>/{ASSIGNMENT}/{NOTEBOOK}: "
+                                 "run `a12 collect` first")
     bad = [s for s in chosen if not STUDENT_ID.fullmatch(s) or not (root / "submitted" / s / ASSIGNMENT / NOTEBOOK).is_file()]
     if bad:
         raise course.CourseError(f"no submission in submitted/<student>/{ASSIGNMENT}/{NOTEBOOK} for: {', '.join(bad)}")
