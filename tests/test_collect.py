@@ -37,30 +37,28 @@ def canvas_zip(path, names):
 
 
 def test_a_canvas_zip_late_submissions_included_with_their_times(course):
-    tmp_path = course
-    download = canvas_zip(tmp_path / "canvas.zip", ["doejane_11_22_assignment12.ipynb",
+    download = canvas_zip(course / "canvas.zip", ["doejane_11_22_assignment12.ipynb",
                                                     "roeric_LATE_12_23_assignment12-1.ipynb"])
     with zipfile.ZipFile(download, "a") as archive:  # Canvas's entry time: when the student submitted
         archive.writestr(zipfile.ZipInfo("bobby_13_24_assignment12.ipynb", (2027, 1, 16, 9, 30, 0)), NOTEBOOK)
-    lines = collect(tmp_path, download, names="canvas")
-    assert submitted(tmp_path, "doejane").is_file() and submitted(tmp_path, "roeric").is_file()
+    lines = collect(course, download, names="canvas")
+    assert submitted(course, "doejane").is_file() and submitted(course, "roeric").is_file()
     assert "(late, says the LMS)" in next(line for line in lines if line.startswith("roeric"))
     local = datetime(2027, 1, 16, 9, 30).astimezone(timezone.utc)  # zip times are local times
-    assert (submitted(tmp_path, "bobby").parent / "timestamp.txt").read_text() == \
+    assert (submitted(course, "bobby").parent / "timestamp.txt").read_text() == \
         local.strftime("%Y-%m-%d %H:%M:%S UTC\n")
 
 
 def test_times_from_a_csv_replace_the_zip_times(course):
-    tmp_path = course
-    download = canvas_zip(tmp_path / "canvas.zip", ["doejane_11_22_assignment12.ipynb", "roeric_12_23_x.ipynb"])
-    (tmp_path / "times.csv").write_text("student,time\ndoejane,2027-01-16T00:30+01:00\n")
-    lines = collect(tmp_path, download, names="canvas", times=tmp_path / "times.csv")
-    assert (submitted(tmp_path, "doejane").parent / "timestamp.txt").read_text() == "2027-01-15 23:30:00 UTC\n"
-    assert not (submitted(tmp_path, "roeric").parent / "timestamp.txt").exists()  # not in the CSV: unknown
+    download = canvas_zip(course / "canvas.zip", ["doejane_11_22_assignment12.ipynb", "roeric_12_23_x.ipynb"])
+    (course / "times.csv").write_text("student,time\ndoejane,2027-01-16T00:30+01:00\n")
+    lines = collect(course, download, names="canvas", times=course / "times.csv")
+    assert (submitted(course, "doejane").parent / "timestamp.txt").read_text() == "2027-01-15 23:30:00 UTC\n"
+    assert not (submitted(course, "roeric").parent / "timestamp.txt").exists()  # not in the CSV: unknown
     assert "submitted 2027-01-15 23:30:00 UTC" in lines[0]
-    (tmp_path / "times.csv").write_text("doejane,tomorrow\nroeric\n")
+    (course / "times.csv").write_text("doejane,tomorrow\nroeric\n")
     with pytest.raises(UsageError, match="line 1: 'tomorrow' is not a submission time.*\n  line 2: no time"):
-        collect(tmp_path, download, names="canvas", times=tmp_path / "times.csv")
+        collect(course, download, names="canvas", times=course / "times.csv")
 
 
 def test_a_plain_folder_has_no_submission_times(tmp_path):
@@ -72,15 +70,14 @@ def test_a_plain_folder_has_no_submission_times(tmp_path):
 
 
 def test_names_that_cannot_be_placed_are_listed_and_nothing_is_collected(course):
-    tmp_path = course
-    download = canvas_zip(tmp_path / "canvas.zip", ["doejane_11_22_assignment12.ipynb", "assignment12.ipynb",
+    download = canvas_zip(course / "canvas.zip", ["doejane_11_22_assignment12.ipynb", "assignment12.ipynb",
                                                     "final version (2).ipynb"])
     with pytest.raises(CollectError) as error:
-        collect(tmp_path, download, names="canvas")
+        collect(course, download, names="canvas")
     message = str(error.value)
     assert "assignment12.ipynb: the name does not match" in message
     assert "final version (2).ipynb" in message and "Nothing was collected" in message and "--pattern" in message
-    assert not (tmp_path / "submitted").exists()
+    assert not (course / "submitted").exists()
 
 
 def test_a_pattern_must_give_a_usable_student_id(tmp_path):
