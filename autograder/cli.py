@@ -5,6 +5,7 @@ release -> collect -> autograde -> (grade the free-text answers in formgrader) -
 """
 import argparse
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from nbclient.exceptions import CellExecutionError
@@ -12,7 +13,7 @@ from nbclient.exceptions import CellExecutionError
 from . import NOTEBOOK, batch, collect, course, demo, feedback, late, lms, regrade, scoresheet, solution_run, summary
 
 
-def due_date(text: str):
+def due_date(text: str) -> datetime:
     """argparse type of --due: an ISO 8601 time with its time zone, as naive UTC."""
     try:
         return late.parse_time(text, "due date")

@@ -73,4 +73,4 @@ def late_text(seconds: float) -> str:
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     parts = [f"{days} d"] * bool(days) + [f"{hours} h"] * bool(hours) + [f"{minutes} min"] * (bool(minutes) and not days)
-    return " ".join(parts) or "0 min"
+    return " ".join(parts)
