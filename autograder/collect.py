@@ -176,7 +176,7 @@ def collect(root: Path, source: Path, names: str = "plain", pattern: str | None 
             stamp.write_text(timestamp_text(moment) + "\n")
         elif state == "replaced":
             stamp.unlink(missing_ok=True)  # the earlier submission's time
-        when = f"  submitted {timestamp_text(moment)}" if moment else "  submission time unknown" * p.late
+        when = f"  submitted {timestamp_text(moment)}" if moment else ("  submission time unknown" if p.late else "")
         lines.append(f"{p.student:12} {state:9} <- {p.name}{when}{'  (late, says the LMS)' * p.late}")
     record_lms_ids(root, {p.student: p.lms_user_id for p in placed if p.lms_user_id})
     return lines
