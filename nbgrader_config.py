@@ -6,7 +6,8 @@ from autograder.plugins import configure
 c = get_config()  # noqa: F821 (nbgrader provides get_config)
 
 c.CourseDirectory.course_id = "deep-learning-assignment12"
-c.CourseDirectory.db_assignments = [dict(name="assignment12")]
+# nbgrader 0.9 keeps the assignment in the gradebook: `a12 release` (nbgrader generate_assignment) adds
+# it, and `a12 release --due 2027-01-15T23:59+01:00` stores its due date there (see the end of this file).
 
 # The source notebook marks answers as in the course owner's score sheet.
 c.ClearSolutions.begin_solution_delimeter = "### BEGIN ANSWER"
@@ -32,3 +33,14 @@ configure(c)
 # Never let a run away notebook flood the gradebook and the feedback.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
+
+# --- Late submissions --------------------------------------------------------------------------------
+# Submission times: `a12 collect` writes nbgrader's timestamp.txt (from --times CSV, or an LMS zip).
+# Due date: in the gradebook (`a12 release --due ...`); extensions: each submission's `extension` there.
+# The penalty: nbgrader's late-submission plugin (autograder.late.PerDayPenalty); by default a late
+# submission loses 10 % of its points for every day or part of a day late, all of them after 10 days.
+# nbgrader applies it while autograding; `a12 export` applies it to the final total out of 42.
+# nbgrader's own plugin instead: "nbgrader.plugins.LateSubmissionPlugin" (penalty_method "none" or "zero").
+c.AssignLatePenalties.plugin_class = "autograder.late.PerDayPenalty"
+c.PerDayPenalty.per_day = 0.1  # share of the points per started day late
+c.PerDayPenalty.grace_minutes = 0  # minutes after the due date that cost nothing

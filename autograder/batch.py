@@ -232,6 +232,9 @@ def autograde(root: Path, students: list[str] | None = None, workers: int | None
         except MissingEntry:
             raise course.CourseError(f"the gradebook has no {ASSIGNMENT}: run `a12 release` first") from None
     chosen = students or submitted_students(root)
+    if not chosen:
+        raise course.CourseError(f"no submissions in submitted/<student>/{ASSIGNMENT}/{NOTEBOOK}: "
+                                 "run `a12 collect` first")
     bad = [s for s in chosen if not STUDENT_ID.fullmatch(s) or not (root / "submitted" / s / ASSIGNMENT / NOTEBOOK).is_file()]
     if bad:
         raise course.CourseError(f"no submission in submitted/<student>/{ASSIGNMENT}/{NOTEBOOK} for: {', '.join(bad)}")

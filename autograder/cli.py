@@ -5,23 +5,36 @@ release -> collect -> autograde -> (grade the free-text answers in formgrader) -
 """
 import argparse
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from nbclient.exceptions import CellExecutionError
 
-from . import NOTEBOOK, batch, collect, course, demo, feedback, regrade, scoresheet, solution_run, summary
+from . import NOTEBOOK, batch, collect, course, demo, feedback, late, lms, regrade, scoresheet, solution_run, summary
+
+
+def due_date(text: str) -> datetime:
+    """argparse type of --due: an ISO 8601 time with its time zone, as naive UTC."""
+    try:
+        return late.parse_time(text, "due date")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    """Generate the student release with nbgrader, and the solution notebook."""
-    for path in course.release(course.find_root(args.course)):
+    """Generate the student release with nbgrader, and the solution notebook; store the due date."""
+    root = course.find_root(args.course)
+    for path in course.release(root, args.due):
         print(f"wrote {path}")
+    if args.due is not None:
+        print(f"due date: {late.timestamp_text(args.due)} (in {course.db_url(root)})")
     return 0
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    """Put the notebooks of a folder or LMS zip into submitted/<student>/assignment12/."""
-    for line in collect.collect(course.find_root(args.course), args.source, args.names, args.pattern, args.force):
+    """Put the notebooks of a folder or LMS zip into submitted/<student>/assignment12/, with their times."""
+    for line in collect.collect(course.find_root(args.course), args.source, args.names, args.pattern, args.force,
+                                args.times):
         print(line)
     return 0
 
@@ -52,15 +65,20 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the 42-point score sheet (CSV) and its HTML summary, and print it."""
     root = course.find_root(args.course)
+    sheet = scoresheet.read(course.gradebook_url(root), late.plugin(course.course_config(root)), root=root)
     out = args.out or root / "export"
     out.mkdir(parents=True, exist_ok=True)
-    sheet = scoresheet.read(course.db_url(root), root=root)
     print(scoresheet.table(sheet))
     for row in sheet.rows:
         for note in row.notes:
             print(f"{row.student}: {note}")
     print(f"wrote {scoresheet.write_csv(sheet, out / 'assignment12-scores.csv')}")
     print(f"wrote {summary.write_html(sheet, out / 'assignment12-summary.html')}")
+    if args.lms == "canvas":
+        path, problems = lms.write_canvas_csv(sheet, out / "assignment12-canvas.csv", args.lms_assignment)
+        print(f"wrote {path} (Canvas: Grades > Import)")
+        for problem in problems:
+            print(f"warning: {problem}", file=sys.stderr)
     return 0
 
 
@@ -106,21 +124,34 @@ def cmd_run_solution(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # --course before or after the command: the command's copy keeps the main one unless given
+    course_option = argparse.ArgumentParser(add_help=False)
+    course_option.add_argument("--course", type=Path, default=argparse.SUPPRESS,
+                               help="course directory (default: this folder)")
     parser = argparse.ArgumentParser(prog="a12", description=__doc__)
     parser.add_argument("--course", type=Path, default=None, help="course directory (default: this folder)")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("release", help=cmd_release.__doc__).set_defaults(run=cmd_release)
 
-    sub = commands.add_parser("collect", help=cmd_collect.__doc__)
+    def command(name: str, run) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=run.__doc__, parents=[course_option])
+        sub.set_defaults(run=run)
+        return sub
+
+    sub = command("release", cmd_release)
+    sub.add_argument("--due", type=due_date, default=None,
+                     help="due date with its time zone, e.g. 2027-01-15T23:59+01:00 (stored in the gradebook)")
+
+    sub = command("collect", cmd_collect)
     sub.add_argument("source", type=Path, help="a folder of notebooks, or the zip downloaded from the LMS")
     sub.add_argument("--names", default="plain", choices=sorted(collect.NAMES),
                      help="how file names say whose a notebook is: plain (<student>.ipynb or <student>/*.ipynb) "
                           "or canvas (<student>_<user id>_<submission id>_<file>.ipynb)")
     sub.add_argument("--pattern", help="a regular expression for the path instead, with a (?P<student>...) group")
     sub.add_argument("--force", action="store_true", help="replace submissions already collected")
-    sub.set_defaults(run=cmd_collect)
+    sub.add_argument("--times", type=Path, default=None,
+                     help="a CSV of student,submission time (ISO 8601 with time zone) for nbgrader's timestamp.txt")
 
-    sub = commands.add_parser("autograde", help=cmd_autograde.__doc__)
+    sub = command("autograde", cmd_autograde)
     sub.add_argument("--student", action="append", help="only this student (repeat for more)")
     sub.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per CPU core)")
     sub.add_argument("--timeout", type=float, default=600, help="seconds per submission (default: 600)")
@@ -133,41 +164,40 @@ def main(argv: list[str] | None = None) -> int:
                      "(tcp://HOST:8786) instead of this machine's cores")
     sub.add_argument("--tries", type=int, default=3, help="with --scheduler: a submission whose grading ended "
                      "this many workers gets 0 (default: 3)")
-    sub.set_defaults(run=cmd_autograde)
 
-    sub = commands.add_parser("feedback", help=cmd_feedback.__doc__)
+    sub = command("feedback", cmd_feedback)
     sub.add_argument("--student", action="append", help="only this student (repeat for more)")
-    sub.set_defaults(run=cmd_feedback)
 
-    sub = commands.add_parser("export", help=cmd_export.__doc__)
+    sub = command("export", cmd_export)
     sub.add_argument("--out", type=Path, default=None, help="folder for the CSV and HTML (default: export/)")
-    sub.set_defaults(run=cmd_export)
+    sub.add_argument("--lms", choices=lms.LMS, default=None,
+                     help="also a CSV that the LMS's gradebook import takes (the total after the late penalty)")
+    sub.add_argument("--lms-assignment", default="Assignment 12",
+                     help="the assignment's column in the LMS, as its gradebook export names it, "
+                          "e.g. 'Assignment 12 (123456)' (default: 'Assignment 12', a new assignment)")
 
-    sub = commands.add_parser("demo", help=cmd_demo.__doc__)
+    sub = command("demo", cmd_demo)
     sub.add_argument("--dir", type=Path, default=None, help="folder for the demo (default: a new temporary one)")
     sub.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per CPU core)")
     sub.add_argument("--timeout", type=float, default=600, help="seconds per submission (default: 600)")
     sub.add_argument("--db-url", default=None, help="the demo course's gradebook, e.g. an empty PostgreSQL "
                      "database postgresql://USER@HOST/DB (default: SQLite in the course)")
-    sub.set_defaults(run=cmd_demo)
 
-    sub = commands.add_parser("regrade", help=cmd_regrade.__doc__)
+    sub = command("regrade", cmd_regrade)
     sub.add_argument("--student", action="append", help="only this student (repeat for more)")
     sub.add_argument("--apply", action="store_true", help="write the independent scores into the gradebook")
-    sub.set_defaults(run=cmd_regrade)
 
-    sub = commands.add_parser("run-solution", help=cmd_run_solution.__doc__)
+    sub = command("run-solution", cmd_run_solution)
     sub.add_argument("--epochs", type=int, default=None, help="DDPM_EPOCHS: epochs of each training (default: 20 in full mode)")
     sub.add_argument("--quick", action="store_true", help="quick mode (DDPM_QUICK=1) instead of full mode")
     sub.add_argument("--mnist-root", type=Path, default=None, help="MNIST_ROOT: a folder that holds MNIST/raw/ "
                           "(default: solutions/data, where torchvision downloads it)")
-    sub.set_defaults(run=cmd_run_solution)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
     except (course.CourseError, collect.CollectError) as error:
         print(f"a12 {args.command}: {error}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, course.UsageError) else 1
 
 
 if __name__ == "__main__":

@@ -6,17 +6,22 @@ solution (answers kept, hidden tests removed) with nbgrader's ``ClearHiddenTests
 """
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import ClearHiddenTests, ClearOutput
 from traitlets.config.loader import PyFileConfigLoader
 
-from . import ASSIGNMENT, NOTEBOOK, environment
+from . import ASSIGNMENT, NOTEBOOK, environment, late
 
 
 class CourseError(Exception):
     """A problem with the course folder; the message says what to do."""
+
+
+class UsageError(CourseError):
+    """A command given wrong arguments (exit status 2); the message says what to do."""
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -45,6 +50,14 @@ def with_driver(url: str) -> str:
     ``postgresql://`` is psycopg2, which a12 does not install); other URLs as they are."""
     scheme, _, rest = url.partition("://")
     return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else url
+
+
+def gradebook_url(root: Path) -> str:
+    """The gradebook's URL once ``a12 release`` made it; CourseError says so before (never makes an empty one)."""
+    url = db_url(root)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        raise CourseError(f"there is no gradebook ({url.removeprefix('sqlite:///')}) yet: run `a12 release` first")
+    return url
 
 
 def nbgrader(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -81,12 +94,15 @@ def sources_of(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
     return [(cell.cell_type, cell.source) for cell in nb.cells]
 
 
-def release(root: Path) -> list[Path]:
-    """Generate ``release/`` with nbgrader and ``solutions/`` from the source notebook.
+def release(root: Path, due: datetime | None = None) -> list[Path]:
+    """Generate ``release/`` with nbgrader and ``solutions/`` from the source notebook; store the due
+    date (naive UTC) in the gradebook when given.
 
     A solution notebook whose sources are already up to date keeps its outputs (a full run's results).
     """
     nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
+    if due is not None:
+        late.set_due(db_url(root), due)
     solution = solution_notebook(root / "source" / ASSIGNMENT / NOTEBOOK, course_config(root))
     target = root / "solutions" / NOTEBOOK
     if not target.exists() or sources_of(nbformat.read(target, as_version=4)) != sources_of(solution):

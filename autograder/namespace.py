@@ -29,7 +29,7 @@ FUNCTION_CELLS = ("generate_noisy_samples", "train_and_evaluate", "sample_from_m
                   "deterministic_sample_from_model", "train_conditional", "sample_from_model_conditional")
 STATEMENT_BUDGET_S = 2.0
 PROVIDED_NAMES = ("SelfAttention", "SAWrapper", "DoubleConv", "Down", "Up", "OutConv", "UNet",
-                  "UNetConditional", "Metrics", "Plotter", "plot_x_hist", "detect_device")
+                  "UNetConditional", "Metrics", "Plotter", "plot_x_hist", "detect_device", "progress")
 
 
 class StatementTimeout(BaseException):

@@ -4,11 +4,14 @@ Every class and function here is the same code as a provided cell of
 ``source/assignment12/assignment12.ipynb``; ``tests/test_reference.py`` keeps the two equal.
 Shapes: images ``x`` are ``(N, 1, 32, 32)``, time steps ``t`` are ``(N,)``.
 """
+import os
+
 import torch
 from IPython import display
 from matplotlib import pyplot as plt
 from torch import nn
 from torch.nn import functional as F
+from tqdm.auto import tqdm
 
 
 # Use the GPU if available
@@ -22,6 +25,14 @@ def detect_device():
 
 
 device = detect_device()
+
+# nbgrader (Validate and grading) always runs the notebook in quick mode
+NBGRADER = bool(os.environ.get('NBGRADER_EXECUTION'))
+
+
+def progress(iterable, **kwargs):
+    """A progress bar with the rate and the time left (a widget in JupyterLab); quiet under nbgrader."""
+    return tqdm(iterable, disable=NBGRADER, leave=False, **kwargs)
 
 # The noise schedule of Ho et al. (2020), as in 12.2 in full mode.
 diffusion_steps = 1000

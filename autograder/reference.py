@@ -11,7 +11,7 @@ import time
 import torch
 from torch.nn import functional as F
 
-from .provided import Metrics, Plotter, alpha, alpha_bar, device
+from .provided import Metrics, Plotter, alpha, alpha_bar, device, progress
 
 
 def noisy_sample_coefficients(t: torch.Tensor, beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,7 +63,7 @@ def train(model, data_loaders, beta, num_epochs=10, lr=1e-3, device=device):
         model.train()
         metrics = Metrics(1)
 
-        for x, y in train_loader:
+        for x, y in progress(train_loader, desc=f'epoch {epoch + 1}/{num_epochs}', unit='batch'):
             x = x.to(device)
             optimizer.zero_grad()
 
@@ -120,7 +120,7 @@ def sample_from_model(x, model, beta, device=device):
     alpha_bar = torch.cumprod(alpha, dim=0)
     with torch.no_grad():
         # loop over all time steps in reverse order
-        for i in reversed(range(0, beta.shape[0])):
+        for i in progress(reversed(range(0, beta.shape[0])), total=beta.shape[0], desc='sampling', unit='step'):
             # copy the time step for each sample in the minibatch
             t = (torch.ones(x.shape[0]) * i).long().to(device)
             # generate random noise for early time steps

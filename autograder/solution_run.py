@@ -79,6 +79,9 @@ def check(run: Run) -> list[str]:
     return problems
 
 
+WIDGET = "application/vnd.jupyter.widget-view+json"  # how the notebook's tqdm progress bars are displayed
+
+
 class _ProgressClient(NotebookClient):
     """Says when each cell starts and ends, and when a cell shows a figure (training: once an epoch)."""
 
@@ -97,7 +100,7 @@ class _ProgressClient(NotebookClient):
 
     def output(self, outs, msg, display_id, cell_index):
         out = super().output(outs, msg, display_id, cell_index)
-        if msg["msg_type"] == "display_data":
+        if msg["msg_type"] == "display_data" and WIDGET not in msg["content"].get("data", {}):
             self._figures += 1
             self._log(f"  figure {self._figures} ({self._elapsed()})")
         return out
@@ -114,8 +117,11 @@ def run_solution(notebook: Path, *, epochs: int | None = None, quick: bool = Fal
     if mnist_root is not None:
         env["MNIST_ROOT"] = str(Path(mnist_root).resolve())
     start = time.perf_counter()
-    _ProgressClient(nb, log, timeout=None, kernel_name="python3", record_timing=False,
+    _ProgressClient(nb, log, timeout=None, kernel_name="python3", record_timing=False, store_widget_state=False,
                     resources={"metadata": {"path": str(notebook.parent)}}).execute(env=env)
+    for cell in nb.cells:  # the progress bars (widgets) mean nothing once the run is over
+        if cell.cell_type == "code":
+            cell.outputs = [out for out in cell.outputs if WIDGET not in out.get("data", {})]
     nb.metadata["a12_solution_run"] = {"minutes": round((time.perf_counter() - start) / 60, 1)}
     nbformat.write(nb, notebook)
     return read_run(nb)

@@ -2,11 +2,13 @@
 
 Items whose mean is under half their points are marked, so a question most students missed stands
 out. Means count only the students graded on that item; totals only completely graded students.
+Late submissions are listed with their time, how late, the penalty, and the total before and after it.
 """
 import html
 from pathlib import Path
 
-from .scoresheet import ScoreSheet, graded_so_far, total
+from .scoresheet import (LATE_COLUMNS, ScoreSheet, cell, graded_so_far, late_cells, time_cell, total,
+                         total_after_penalty)
 
 LOW = 0.5  # an item whose mean is under this fraction of its points is marked
 STYLE = """
@@ -52,6 +54,16 @@ def item_means(sheet: ScoreSheet) -> str:
     return "\n".join(rows)
 
 
+def late_rows(sheet: ScoreSheet) -> str:
+    """Rows of the late-submissions table: one per student who submitted after their due date."""
+    rows = []
+    for row in sheet.rows:
+        if row.submitted and row.seconds_late > 0:
+            cells = [row.student] + late_cells(sheet, row) + [cell(total(sheet, row)), cell(total_after_penalty(sheet, row))]
+            rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    return "\n".join(rows) or '<tr><td colspan="7" class="note">none</td></tr>'
+
+
 def render(sheet: ScoreSheet, title: str = "Assignment 12: score sheet summary") -> str:
     submitted = [row for row in sheet.rows if row.submitted]
     complete = [total(sheet, row) for row in submitted if total(sheet, row) is not None]
@@ -66,6 +78,7 @@ def render(sheet: ScoreSheet, title: str = "Assignment 12: score sheet summary")
 <h1>{html.escape(title)}</h1>
 <p>{len(sheet.rows)} students, {len(submitted)} submissions, {len(complete)} completely graded
 ({len(submitted) - len(complete)} with items still to grade).</p>
+<p>Due date: {time_cell(sheet.duedate) or "none set"}{" (UTC)" if sheet.duedate else ""}.</p>
 <p><b>Items most students missed</b> (mean under {LOW:.0%} of the points):
 {", ".join(missed) if missed else "none"}.</p>
 <h2>Totals (of {sheet.max_points:g}), completely graded submissions</h2>
@@ -79,6 +92,10 @@ def render(sheet: ScoreSheet, title: str = "Assignment 12: score sheet summary")
 <table><tr><th>item</th><th>graded by</th><th>points</th><th>mean</th><th>students</th><th>share of the points</th></tr>
 {item_means(sheet)}</table>
 <p class="note">Red: mean under {LOW:.0%} of the item's points. Means count the students graded on that item.</p>
+<h2>Late submissions</h2>
+<table><tr>{"".join(f"<th>{c}</th>" for c in ["student", *LATE_COLUMNS])}<th>total (of {sheet.max_points:g})</th><th>after the penalty</th></tr>
+{late_rows(sheet)}</table>
+<p class="note">Times in UTC; the due date includes the student's extension; "ungraded": the total is not known yet.</p>
 </body></html>
 """
 

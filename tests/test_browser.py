@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import nbformat
 import pytest
@@ -133,7 +134,8 @@ def test_student_runs_the_setup_and_sees_questions_stubs_and_read_only_cells(pag
     states = lab_ui.cell_states(page)
     lab_ui.cell(page, quick_mode).scroll_into_view_if_needed()
     shots.take(page, "setup cells ran in quick mode")
-    assert states[quick_mode]["output"].strip() == "quick mode: 500 training images, 1 epoch"
+    mode, device = states[quick_mode]["output"].strip().splitlines()
+    assert mode == "quick mode: 500 training images, 1 epoch" and device.startswith("device: cpu; a full run takes about")
     failed_setup = {i: states[i]["output"][-500:] for i in setup if states[i]["errors"]}
     assert not failed_setup, f"setup cells wrote errors: {failed_setup}"
 
@@ -239,6 +241,52 @@ def test_student_validates_the_blank_release_and_a_filled_in_copy(page, student_
     # Exactly the checks of the two filled-in code answers pass now; the others still fail.
     assert failed_filled.keys() == failed_blank.keys() - FILLED_TESTS, (failed_blank.keys(), failed_filled.keys())
     assert not result["success"]
+
+
+# The provided code up to training and sampling, then a training of 2 epochs of 16 batches and a
+# sampling of 100 steps: long enough to catch the progress bars (they close when done: leave=False).
+PROGRESS_CELLS = ("imports", "detect_device", "quick_mode", "load_mnist", "noise_schedule", "generate_noisy_samples",
+                  "helper_modules", "unet", "train_and_evaluate", "metrics_and_plotter", "sample_from_model")
+PROGRESS_RUN = ("model = UNet().to(device)\n"
+                "small_batches = {'train': torch.utils.data.DataLoader(train_data, batch_size=32), 'val': val_loader}\n"
+                "train(model, small_batches, beta, num_epochs=2)",
+                "x, x_hist = sample_from_model(torch.randn(10, 1, 32, 32), model, torch.linspace(1e-4, 0.02, 100))")
+
+
+def wait_for_progress_bar(page, index: int, pattern: str, timeout_s: float = 600) -> str:
+    """Wait until cell ``index`` shows a progress-bar widget whose text matches ``pattern`` (tqdm writes
+    figure spaces: read as spaces); return that text."""
+    cell = lab_ui.cell(page, index)
+    deadline = time.monotonic() + timeout_s
+    text = ""
+    while time.monotonic() < deadline:
+        text = " ".join(cell.locator(".jp-OutputArea-output").all_inner_texts()).replace("\u2007", " ")
+        if cell.locator(".widget-hprogress").count() and re.search(pattern, text, re.S):
+            return text
+        page.wait_for_timeout(100)
+    raise AssertionError(f"no progress bar matching {pattern!r} in cell {index}; it shows: {text!r}")
+
+
+def test_student_sees_progress_bars_of_training_and_sampling(page, student_lab, shots):
+    """Training shows a bar per epoch over its batches, sampling one over its steps, each with the rate
+    and the time left, as widgets in JupyterLab (quick mode, outside nbgrader)."""
+    solution = nbformat.read(SOLUTION, as_version=4)
+    by_id = {nbgrader_meta(c).get("grade_id"): c for c in solution.cells}
+    cells = [nbformat.v4.new_code_cell(by_id[grade_id].source) for grade_id in PROGRESS_CELLS]
+    cells += [nbformat.v4.new_code_cell(code) for code in PROGRESS_RUN]
+    (student_lab.root / "progress").mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": solution.metadata.kernelspec}),
+                   student_lab.root / "progress" / NOTEBOOK)
+    lab_ui.open_notebook(page, student_lab, f"progress/{NOTEBOOK}", len(cells))
+    page.get_by_text(re.compile(r"\(ipykernel\) \| Idle$")).wait_for(timeout=120_000)  # the kernel is ready
+    lab_ui.menu(page, "Run", "Run All Cells")
+    lab_ui.cell(page, len(cells) - 2).scroll_into_view_if_needed()
+    # a bar with batches done, the time so far and the time left, and the rate
+    wait_for_progress_bar(page, len(cells) - 2, r"epoch [12]/2:.*[1-9]\d*/16 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+(batch/s|s/batch)")
+    shots.take(page, "a progress bar of training")
+    lab_ui.cell(page, len(cells) - 1).scroll_into_view_if_needed()
+    wait_for_progress_bar(page, len(cells) - 1, r"sampling:.*[1-9]\d*/100 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+(step/s|s/step)")
+    shots.take(page, "a progress bar of sampling")
 
 
 # --- the instructor's formgrader ------------------------------------------------------------------

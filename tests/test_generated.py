@@ -78,3 +78,10 @@ def test_release_ships_the_requirements():
     requirements = (RELEASE.parent / "requirements.txt").read_text()
     for package in ("torch", "torchvision", "matplotlib"):
         assert re.search(rf"^{package}\b", requirements, re.M)
+
+
+def test_release_ships_a_validate_config_with_the_course_cell_timeout():
+    """Students' Validate gets the per-cell time limit that grading has, not nbgrader's 30 s."""
+    student = course.course_config(RELEASE.parent)
+    assert student.Execute.timeout == course.course_config(ROOT).Execute.timeout >= 300
+    assert "jupyter lab" in (RELEASE.parent / "README.md").read_text()

@@ -36,12 +36,19 @@ def validate(notebook, env) -> str:
     return done.stdout + done.stderr
 
 
+def in_release_folder(tmp_path, notebook) -> str:
+    """``notebook`` in a copy of the student's release folder, beside its nbgrader_config.py (as a student
+    runs Validate: JupyterLab started in that folder)."""
+    folder = shutil.copytree(RELEASE.parent, tmp_path / "assignment12")
+    return shutil.copy(notebook, folder / "assignment12.ipynb")
+
+
 def test_nbgrader_validate_passes_the_solution(tmp_path, quick_env):
-    assert "Success! Your notebook passes all the tests." in validate(shutil.copy(SOLUTION, tmp_path), quick_env)
+    assert "Success! Your notebook passes all the tests." in validate(in_release_folder(tmp_path, SOLUTION), quick_env)
 
 
 def test_nbgrader_validate_reports_the_blank_release(tmp_path, quick_env):
-    output = validate(shutil.copy(RELEASE, tmp_path), quick_env)
+    output = validate(in_release_folder(tmp_path, RELEASE), quick_env)
     assert "VALIDATION FAILED" in output and "You did not provide a response" in output
     assert "NotImplementedError" in output  # the visible checks of the test cells call the stubs
 
@@ -65,3 +72,19 @@ def test_autograde_reference_13_and_blank_0(course, quick_env):
     assert len(auto["reference"]) == 9
     assert sum(auto["reference"].values()) == 13
     assert all(score == 0 for score in auto["blank"].values())
+
+
+def test_validate_of_the_solution_succeeds_on_a_busy_machine_with_the_shipped_config(tmp_path, mnist_root):
+    """A student's Validate: in the release folder (its nbgrader_config.py), DDPM_QUICK=0 set, and two
+    processes keeping the CPU busy beside it. Quick mode must still be on, and no cell hit the time limit."""
+    notebook = in_release_folder(tmp_path, SOLUTION)
+    env = dict(course.nbgrader_env(), MNIST_ROOT=str(mnist_root), DDPM_QUICK="0")
+    env.pop("PYTHONWARNINGS", None)  # the shipped config keeps warnings out of the kernel
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        output = validate(notebook, env)
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+    assert "Success! Your notebook passes all the tests." in output, output[-3000:]

@@ -65,12 +65,15 @@ def test_the_committed_solution_reports_the_score_sheets_losses():
 
 
 def test_run_solution_runs_in_the_chosen_mode_and_saves_the_outputs(tmp_path):
-    """A real kernel runs a small stand-in for the solution: the real mode cell, training cells that print."""
+    """A real kernel runs a small stand-in for the solution: the real mode cell, training cells that print
+    and show a progress bar, which is not saved."""
     cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in nbformat.read(SOLUTION, as_version=4).cells}
     trains = ("%matplotlib inline\nimport os, matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()\n"
               "print(f'training loss 0.05, validation loss 0.04 (MNIST_ROOT={os.environ[\"MNIST_ROOT\"]})')\n"
-              "print('10.0 examples/sec on cpu')")
-    nb = nbformat.v4.new_notebook(cells=[cells["quick_mode"]] + [
+              "print('10.0 examples/sec on cpu')\n"
+              "for _ in progress(range(3)): pass")
+    device = nbformat.v4.new_code_cell("import torch\ndevice = torch.device('cpu')")
+    nb = nbformat.v4.new_notebook(cells=[device, cells["quick_mode"]] + [
         nbformat.v4.new_code_cell(trains, metadata={"nbgrader": {"grade_id": grade_id}}) for grade_id in solution_run.SCORE_SHEET])
     notebook = tmp_path / "assignment12.ipynb"
     nbformat.write(nb, notebook)
@@ -80,7 +83,9 @@ def test_run_solution_runs_in_the_chosen_mode_and_saves_the_outputs(tmp_path):
     assert set(run.reports) == set(solution_run.SCORE_SHEET)
     saved = nbformat.read(notebook, as_version=4)
     assert solution_run.read_run(saved) == run and "minutes" in saved.metadata["a12_solution_run"]
-    assert f"MNIST_ROOT={tmp_path / 'mnist'}" in saved.cells[1].outputs[1].text
-    assert "image/png" in saved.cells[1].outputs[0].data
+    assert f"MNIST_ROOT={tmp_path / 'mnist'}" in saved.cells[2].outputs[1].text
+    assert "image/png" in saved.cells[2].outputs[0].data and len(saved.cells[2].outputs) == 2
+    assert "device: cpu; a full run takes about 3 hours" in saved.cells[1].outputs[0].text
     assert [line.split(" (")[0] for line in lines] == [
-        "cell 1/3 quick_mode", "cell 2/3 train_model", "  figure 1", "cell 3/3 train_model_conditional", "  figure 1"]
+        "cell 1/4 ", "cell 2/4 quick_mode", "cell 3/4 train_model", "  figure 1", "cell 4/4 train_model_conditional",
+        "  figure 1"]

@@ -76,6 +76,18 @@ def test_exported_points_per_item(graded):
     assert "<td>12.8f</td><td>nbgrader</td><td class='n'>1</td><td class='n'>0.6</td>" in html  # ada, mia, leo
 
 
+def test_grades_go_to_canvas_by_user_id(graded):
+    """`a12 export --lms canvas`: Canvas's import layout, the user ids from the zip's names, the totals."""
+    a12(graded, "export", "--lms", "canvas")
+    with open(graded / "export" / "assignment12-canvas.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Assignment 12"]
+    assert rows[1][0] == "Points Possible" and rows[1][-1] == "42"
+    ids = {s.name: str(1000 + number) for number, s in enumerate(demo.STUDENTS, start=1)}
+    assert {row[1]: row[-1] for row in rows[2:]} == {ids["ada"]: "42", ids["noah"]: "39", ids["bob"]: "0",
+                                                     ids["mia"]: "", ids["leo"]: ""}
+
+
 def test_the_kernel_death_is_explained_in_the_test_cells(graded):
     nb = nbformat.read(graded / "autograded/leo/assignment12/assignment12.ipynb", as_version=4)
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_12_8g_sample_every_digit")
