@@ -36,9 +36,12 @@ def poison(student: str):
             for process in psutil.process_iter(["cmdline"]):
                 command = process.info["cmdline"] or []
                 if command[:1] == ["bwrap"] and any(f"/autograded/{student}/" in part for part in command):
-                    warm = [p for p in process.parents() if "autograder.warm" in " ".join(p.cmdline())]
-                    if warm:
-                        os.kill(warm[-1].ppid(), signal.SIGKILL)
+                    try:  # (processes end while we look)
+                        warm = [p for p in process.parents() if "autograder.warm" in " ".join(p.cmdline())]
+                        if warm:
+                            os.kill(warm[-1].ppid(), signal.SIGKILL)
+                    except (psutil.Error, ProcessLookupError):
+                        pass
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()

@@ -51,7 +51,8 @@ def test_free_text_answers_not_graded_yet_are_marked_not_counted(tmp_path, grade
     assert rows[0]["graded so far"] == "2"
     assert rows[1]["12.2b (manual, 2)"] == "1" and rows[1]["12.2 total (4)"] == "1" and rows[1]["total (42)"] == "23"
     assert rows[2]["12.6d (auto, 2)"] == "" and rows[2]["status"] == "no submission"
-    assert len(rows[0]) == 1 + 32 + 7 + 4 + 5  # student, 9 auto and 23 manual items, sections, totals, lateness
+    assert len(rows[0]) == 1 + 32 + 7 + 4 + 5 + 1  # student, 9 auto and 23 manual items, sections, totals, lateness,
+    # and the autograding notes
 
     table = scoresheet.table(sheet)
     assert table.splitlines()[2].split()[:5] == ["ada", "0", "0", "0", "2"] and "?" in table.splitlines()[2]

@@ -73,7 +73,7 @@ def test_exported_points_per_item(graded):
     assert rows["bob"]["total (42)"] == "0" and rows["bob"]["status"] == "complete"
     assert [s for s in STUDENTS if rows[s]["flagged"]] == ["leo"]
     html = (graded / "export" / "assignment12-summary.html").read_text()
-    assert "<td>12.8f</td><td>nbgrader</td><td class='n'>1</td><td class='n'>0.6</td>" in html  # ada, mia, leo
+    assert "<td>12.8f</td><td>nbgrader</td><td class='n'>1</td><td class='n'>0.60</td><td class='n'>5</td>" in html
 
 
 def test_grades_go_to_canvas_by_user_id(graded):

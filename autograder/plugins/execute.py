@@ -75,10 +75,12 @@ class LimitedExecute(Execute):
         os.environ.pop(CONFINE_ENV, None)
         if self._connection:
             os.environ[CONFINE_ENV] = "1"
-        KernelProvisionerFactory.instance().default_provisioner_name = PROVISIONER
+        factory = KernelProvisionerFactory.instance()  # (one for the process: put back what it had)
+        default, factory.default_provisioner_name = factory.default_provisioner_name, PROVISIONER
         try:
             return super().preprocess(nb, resources, km)
         finally:
+            factory.default_provisioner_name = default
             os.environ.pop(CONFINE_ENV, None)
             if self._connection:
                 shutil.rmtree(self._connection, ignore_errors=True)
