@@ -11,16 +11,15 @@ scores, leaving manual scores and comments as they are.
 """
 import json
 import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from . import ASSIGNMENT, NOTEBOOK, confine, environment
+from . import ASSIGNMENT, NOTEBOOK, confine
 from .checks import Result, all_checks
 from .grade import Report
+from .plugins.independent import run_grader
 
 
 @dataclass
@@ -41,20 +40,12 @@ def grade_in_fresh_process(notebook: Path, timeout_s: float = 600, check_timeout
     The student's code gets ``cpu_s`` of CPU time per item and ``check_timeout_s`` of wall-clock time
     for all items; ``timeout_s`` bounds the whole run.
     """
-    argv = [sys.executable, "-I", "-m", "autograder.grade", "--json", "--timeout", str(check_timeout_s),
-            "--cpu-seconds", str(cpu_s), "-"]
     try:
-        with tempfile.TemporaryDirectory(prefix="a12-regrade-") as folder:
-            if confine.unavailable() is None:
-                confine.owned_by_jail(folder)
-                argv = confine.Jail(writable=[(folder, folder)]).command(argv)
-            done = subprocess.run(argv, input=Path(notebook).read_bytes(), capture_output=True, cwd=folder,
-                                  env=environment.clean(home=folder), timeout=timeout_s)
-        done.stdout, done.stderr = done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
-        if done.returncode == 0:
-            return Report.from_json(done.stdout.strip().splitlines()[-1])
-        reason = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        reason = f"the autograder failed: {reason[0]}"
+        text = run_grader(Path(notebook).read_bytes(), confine.unavailable() is None, timeout_s,
+                          ("--timeout", str(check_timeout_s), "--cpu-seconds", str(cpu_s)))
+        return Report.from_json(text)
+    except RuntimeError as error:
+        reason = str(error)
     except OSError as error:
         reason = f"the notebook cannot be read ({error})"
     except subprocess.TimeoutExpired:

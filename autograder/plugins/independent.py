@@ -59,9 +59,10 @@ def _ask_warm_grader(address: str, notebook: bytes, jail: confine.Holder | None,
     return b"".join(chunks).decode()
 
 
-def _run_grader(notebook: bytes, confined: bool, timeout_s: float) -> str:
-    """The JSON report from ``python -m autograder.grade``, started afresh (in a jail when ``confined``)."""
-    argv = [sys.executable, "-I", "-m", "autograder.grade", "--json", "-"]
+def run_grader(notebook: bytes, confined: bool, timeout_s: float, options: tuple[str, ...] = ()) -> str:
+    """The JSON report from ``python -I -m autograder.grade`` with ``options``, started afresh with an
+    allow-listed environment, the notebook on its standard input (in a jail when ``confined``)."""
+    argv = [sys.executable, "-I", "-m", "autograder.grade", "--json", *options, "-"]
     with tempfile.TemporaryDirectory(prefix="a12-grader-") as folder:
         if confined:
             confine.owned_by_jail(folder)
@@ -88,7 +89,7 @@ def grade_outside(nb: NotebookNode, confined: bool, timeout_s: float = 300) -> "
                 if jail:
                     jail.close()
         else:
-            text = _run_grader(notebook, confined, timeout_s)
+            text = run_grader(notebook, confined, timeout_s)
         return Report.from_json(text)
     except subprocess.TimeoutExpired:
         return _zero_report(f"the autograder did not finish within {timeout_s:g} s; ask the instructor")
