@@ -1,7 +1,9 @@
 """nbgrader configuration of the Assignment 12 course (the repository root is the course directory)."""
+
 import os
 
-from autograder.plugins import configure
+from autograder.course.plugins import configure
+from autograder.limits import CELL_S
 
 c = get_config()  # noqa: F821 (nbgrader provides get_config)
 
@@ -19,7 +21,7 @@ c.ClearHiddenTests.end_test_delimeter = "### END HIDDEN TESTS"
 
 # Grading runs the notebook in quick mode (it is on whenever NBGRADER_EXECUTION is set):
 # its slowest cells (grading, and 25 sampling steps for each of ten labels) take about 7 s on 2 CPU cores.
-c.Execute.timeout = 300
+c.Execute.timeout = CELL_S
 
 # nbgrader scores a test cell 0 if anything reaches stderr. While autograding, the plugins below turn
 # a test cell's stderr into stdout; for Validate, and for clean outputs, keep harmless library warnings
@@ -37,10 +39,10 @@ c.LimitOutput.max_traceback = 100
 # --- Late submissions --------------------------------------------------------------------------------
 # Submission times: `a12 collect` writes nbgrader's timestamp.txt (from --times CSV, or an LMS zip).
 # Due date: in the gradebook (`a12 release --due ...`); extensions: each submission's `extension` there.
-# The penalty: nbgrader's late-submission plugin (autograder.late.PerDayPenalty); by default a late
+# The penalty: nbgrader's late-submission plugin (autograder.course.late.PerDayPenalty); by default a late
 # submission loses 10 % of its points for every day or part of a day late, all of them after 10 days.
 # nbgrader applies it while autograding; `a12 export` applies it to the final total out of 42.
 # nbgrader's own plugin instead: "nbgrader.plugins.LateSubmissionPlugin" (penalty_method "none" or "zero").
-c.AssignLatePenalties.plugin_class = "autograder.late.PerDayPenalty"
+c.AssignLatePenalties.plugin_class = "autograder.course.late.PerDayPenalty"
 c.PerDayPenalty.per_day = 0.1  # share of the points per started day late
 c.PerDayPenalty.grace_minutes = 0  # minutes after the due date that cost nothing

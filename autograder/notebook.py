@@ -1,22 +1,24 @@
 """What the hidden test cells call: ``score("12.6d")`` prints the feedback and returns the points.
 
 This module runs in the student's kernel, next to student code: it imports nothing heavy and
-nothing else of the package, and nothing it does decides a grade. While nbgrader autogrades, the
-points come from the independent grader, outside the kernel (``autograder.plugins.independent``),
+nothing else of the package but ``autograder.report``, and nothing it does decides a grade. While nbgrader autogrades, the
+points come from the independent grader, outside the kernel (``autograder.course.plugins.independent``),
 which hands the kernel its report in ``A12_REPORT`` only to show the same lines here; the test
 cells' outputs are then replaced with that report's. Elsewhere (the instructor running the source
 notebook), the first call grades the saved notebook file in the current folder with ``python -m
-autograder.grade``. Nothing is written to stderr, which nbgrader would count as a failure.
+autograder.grading.grade``. Nothing is written to stderr, which nbgrader would count as a failure.
 """
+
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from . import NOTEBOOK, REPORT_ENV
+from autograder import NOTEBOOK, REPORT_ENV
+from autograder.limits import GRADER_S
+from autograder.report import feedback
 
-TIMEOUT_S = 290  # under nbgrader's 300 s for a cell
 _reports: dict[str, dict] = {}
 
 
@@ -31,10 +33,15 @@ def _notebook_path() -> Path:
 
 
 def _run_grader(path: Path) -> str:
-    """The JSON report from ``python -m autograder.grade``."""
+    """The JSON report from ``python -m autograder.grading.grade``."""
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    done = subprocess.run([sys.executable, "-m", "autograder.grade", "--json", str(path)],
-                          capture_output=True, text=True, env=env, timeout=TIMEOUT_S)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.grading.grade", "--json", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=GRADER_S,
+    )
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
         raise RuntimeError(f"the autograder failed: {lines[-1]}")
@@ -48,16 +55,6 @@ def _report() -> dict:
     if path not in _reports:
         _reports[path] = json.loads(_run_grader(Path(path)))
     return _reports[path]
-
-
-def feedback(report: dict, item: str) -> tuple[float, list[str]]:
-    """The points of one item in a report (``autograder.grade.Report`` as JSON) and the lines that explain them."""
-    result = next(r for r in report["results"] if r["item"] == item)
-    points, max_points = result["points"], result["max_points"]
-    lines = [f"{item}: {points:g} of {max_points} point{'s' if max_points > 1 else ''}"]
-    lines += [f"  - {reason}" for reason in result["reasons"]]
-    lines += [f"  note: {note}" for note in report.get("notes", [])]
-    return float(points), lines
 
 
 def score(item: str) -> float:

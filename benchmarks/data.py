@@ -7,6 +7,7 @@
 - ``notebook_loaders`` runs the notebook's own data cell (``load_mnist``: one tensor in memory).
 Both split with ``random_split`` as the notebook does, so with the same seed they give the same batches.
 """
+
 import gzip
 import json
 import os
@@ -19,7 +20,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Subset, random_split
 
-from autograder.mnist import FILES, has_mnist, raw_folder
+from autograder.course.mnist import FILES, has_mnist, raw_folder
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_FOLDERS = tuple(root / "data" / "mnist" for root in (REPO, REPO / "shared", REPO.parent / "shared"))
@@ -51,15 +52,16 @@ def find_mnist(folder: str | Path | None = None) -> Path:
     raise MnistMissing(
         f"MNIST's four IDX files ({', '.join(FILES)}, plain or .gz) are not in "
         f"{' or '.join(str(c) for c in candidates)}. Copy them there, or pass --mnist FOLDER "
-        "(a folder with the files, or a torchvision root that holds MNIST/raw/).")
+        "(a folder with the files, or a torchvision root that holds MNIST/raw/)."
+    )
 
 
 def read_idx(path: Path) -> torch.Tensor:
     """An IDX file (MNIST's format, optionally gzipped) as a uint8 tensor of its shape."""
     data = (gzip.open if path.suffix == ".gz" else open)(path, "rb").read()
     ndim = data[3]
-    shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
-    return torch.frombuffer(bytearray(data[4 + 4 * ndim:]), dtype=torch.uint8).reshape(shape)
+    shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
+    return torch.frombuffer(bytearray(data[4 + 4 * ndim :]), dtype=torch.uint8).reshape(shape)
 
 
 def load(folder: Path, train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -89,8 +91,10 @@ def torchvision_root(folder: Path, cache: Path) -> Path:
     raw_folder(cache).mkdir(parents=True, exist_ok=True)
     for name in FILES:
         source = _idx_file(folder, name)
-        with (gzip.open if source.suffix == ".gz" else open)(source, "rb") as src, \
-                open(raw_folder(cache) / name, "wb") as dst:
+        with (
+            (gzip.open if source.suffix == ".gz" else open)(source, "rb") as src,
+            open(raw_folder(cache) / name, "wb") as dst,
+        ):
             shutil.copyfileobj(src, dst)
     return cache
 
@@ -98,13 +102,16 @@ def torchvision_root(folder: Path, cache: Path) -> Path:
 def score_sheet_loaders(root: Path, num_train: int, num_val: int) -> dict[str, DataLoader]:
     """The score sheet's data path: torchvision's MNIST with a transform per image, in DataLoaders."""
     from torchvision import datasets, transforms
+
     transform = transforms.Compose([transforms.ToTensor(), transforms.Pad(2), transforms.Normalize(0.5, 0.5)])
     data = datasets.MNIST(str(root), train=True, download=False, transform=transform)
     if num_train + num_val < len(data):
         data = Subset(data, range(num_train + num_val))
     train, val = random_split(data, [num_train, num_val])
-    return {"train": DataLoader(train, batch_size=TRAIN_BATCH, shuffle=True),
-            "val": DataLoader(val, batch_size=VAL_BATCH)}
+    return {
+        "train": DataLoader(train, batch_size=TRAIN_BATCH, shuffle=True),
+        "val": DataLoader(val, batch_size=VAL_BATCH),
+    }
 
 
 @contextmanager
@@ -130,8 +137,17 @@ def notebook_cell(grade_id: str) -> str:
 def notebook_loaders(root: Path, num_train: int, num_val: int) -> dict[str, DataLoader]:
     """Run the notebook's data cell (``load_mnist``) with the notebook's globals; its loaders."""
     from torchvision import datasets, transforms
-    namespace = dict(os=os, torch=torch, F=F, datasets=datasets, transforms=transforms,
-                     QUICK=num_train + num_val < 60000, num_train=num_train, num_val=num_val)
+
+    namespace = dict(
+        os=os,
+        torch=torch,
+        F=F,
+        datasets=datasets,
+        transforms=transforms,
+        QUICK=num_train + num_val < 60000,
+        num_train=num_train,
+        num_val=num_val,
+    )
     with _environment(MNIST_ROOT=str(root)):
         exec(compile(notebook_cell("load_mnist"), "load_mnist", "exec"), namespace)
     return namespace["data_loaders"]

@@ -3,10 +3,15 @@
 The same update as the notebook's ``sample_from_model``, x ← a_t·x + b_t·ε_θ(x, t) + σ_t·z, with the
 coefficients of ``reference.reverse_step_coefficients`` (σ = 0 on the last step, as z = 0 there).
 """
-from typing import Callable
+
+from collections.abc import Callable
 
 import torch
 from torch import nn
+
+from benchmarks import headless
+
+headless.install()  # before the notebook's code: it imports IPython and matplotlib
 
 from autograder.reference import reverse_step_coefficients
 
@@ -14,8 +19,16 @@ from . import graphs
 from .progress import Progress
 
 
-def sample(model: nn.Module, beta: torch.Tensor, n: int, *, labels: torch.Tensor | None = None,
-           batch_size: int = 1000, use_graphs: bool = False, log: Callable[[str], None] = print) -> torch.Tensor:
+def sample(
+    model: nn.Module,
+    beta: torch.Tensor,
+    n: int,
+    *,
+    labels: torch.Tensor | None = None,
+    batch_size: int = 1000,
+    use_graphs: bool = False,
+    log: Callable[[str], None] = print,
+) -> torch.Tensor:
     """``n`` images ``(n, 1, 32, 32)`` from ``model``, in batches; ``labels: (n,)`` for a conditional model."""
     device = next(model.parameters()).device
     steps = len(beta)
@@ -25,7 +38,7 @@ def sample(model: nn.Module, beta: torch.Tensor, n: int, *, labels: torch.Tensor
     with torch.no_grad():
         for start in range(0, n, batch_size):
             x = torch.randn(min(batch_size, n - start), 1, 32, 32, device=device)
-            y = None if labels is None else labels[start:start + len(x)].to(device)
+            y = None if labels is None else labels[start : start + len(x)].to(device)
             i = torch.zeros(1, dtype=torch.long, device=device)  # the time step, in place for a graph
 
             def step() -> None:

@@ -11,13 +11,18 @@ A short batch (the last of an epoch) is padded to the batch size with examples o
 example passes the model on its own (GroupNorm(1, C), attention within one image), so the loss and
 the gradients are those of the short batch, and one graph or compiled shape serves every batch.
 """
+
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import torch
 from torch import nn
+
+from benchmarks import headless
+
+headless.install()  # before the notebook's code: it imports IPython and matplotlib
 
 from autograder.reference import generate_noisy_samples
 
@@ -31,6 +36,7 @@ class Speedups:
     a ``torch.compile`` mode ("default", "max-autotune-no-cudagraphs", ...); and a CUDA graph for each
     training and validation step (CUDA only; not with the compile modes that make graphs of their own,
     "reduce-overhead" and "max-autotune")."""
+
     amp: bool = False
     compile: str | None = None
     graphs: bool = False
@@ -48,8 +54,11 @@ def parse_speedups(options: str, device: torch.device) -> Speedups:
     unknown = set(words) - {"bf16", "compile", "graphs"}
     if unknown:
         raise ValueError(f"unknown fast-path options {sorted(unknown)}: use bf16, compile[=MODE], graphs or plain")
-    return Speedups(amp="bf16" in words, compile=(words["compile"] or "default") if "compile" in words else None,
-                    graphs="graphs" in words)
+    return Speedups(
+        amp="bf16" in words,
+        compile=(words["compile"] or "default") if "compile" in words else None,
+        graphs="graphs" in words,
+    )
 
 
 @contextmanager
@@ -67,6 +76,7 @@ def fast_cuda_settings() -> Iterator[None]:
 @dataclass
 class Examples:
     """Images ``x: (N, 1, 32, 32)`` and labels ``y: (N,)``, on one device."""
+
     x: torch.Tensor
     y: torch.Tensor
 
@@ -96,7 +106,7 @@ def batch_plan(order: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tens
     batch is padded with index 0 and weight 0."""
     batches = -(-len(order) // size)
     index = torch.zeros(batches * size, dtype=torch.long, device=order.device)
-    index[:len(order)] = order
+    index[: len(order)] = order
     weight = (torch.arange(batches * size, device=order.device) < len(order)).float()
     return index.view(batches, size), weight.view(batches, size)
 
@@ -118,15 +128,27 @@ class FastTrainer:
     """Train ``model`` (``UNet``, or ``UNetConditional`` with ``conditional=True``) on ``train``,
     validating on ``val`` after every epoch; both already on the model's device."""
 
-    def __init__(self, model: nn.Module, beta: torch.Tensor, train: Examples, val: Examples,
-                 speedups: Speedups = Speedups(), *, conditional: bool = False,
-                 batch_size: int = 128, val_batch_size: int = 1000, lr: float = 1e-3):
+    def __init__(
+        self,
+        model: nn.Module,
+        beta: torch.Tensor,
+        train: Examples,
+        val: Examples,
+        speedups: Speedups = Speedups(),
+        *,
+        conditional: bool = False,
+        batch_size: int = 128,
+        val_batch_size: int = 1000,
+        lr: float = 1e-3,
+    ):
         self.device = train.x.device
         if speedups.graphs and self.device.type != "cuda":
             raise ValueError("CUDA graphs need the data and the model on a CUDA device")
         if speedups.graphs and speedups.compile in ("reduce-overhead", "max-autotune"):
-            raise ValueError(f"compile mode {speedups.compile} makes CUDA graphs of its own: with graphs, "
-                             "use default or max-autotune-no-cudagraphs")
+            raise ValueError(
+                f"compile mode {speedups.compile} makes CUDA graphs of its own: with graphs, "
+                "use default or max-autotune-no-cudagraphs"
+            )
         self.model, self.beta, self.train, self.val = model, beta.to(self.device), train, val
         self.speedups, self.conditional = speedups, conditional
         on_cuda = dict(fused=True, capturable=speedups.graphs) if self.device.type == "cuda" else {}
@@ -174,9 +196,11 @@ class FastTrainer:
             self.model.eval()
             self._val_step = graphs.capture(self._validate)
         else:
+
             def train_step() -> None:
                 self._zero_grad()
                 self._train()
+
             self._train_step, self._val_step = train_step, self._validate
             if warmup is None:
                 warmup = 2 if self.speedups.compile or self.device.type == "cuda" else 0
@@ -230,7 +254,9 @@ class FastTrainer:
             train_loss = (self.train_sum / len(self.train)).item()
             self.train_sum.zero_()
             history.append(Epoch(number, train_loss, self.evaluate(), time.perf_counter() - start))
-            log(f"epoch {number}/{epochs}: training loss {train_loss:.4f}, "
-                f"validation loss {history[-1].val_loss:.4f} ({history[-1].seconds:.1f} s)")
+            log(
+                f"epoch {number}/{epochs}: training loss {train_loss:.4f}, "
+                f"validation loss {history[-1].val_loss:.4f} ({history[-1].seconds:.1f} s)"
+            )
         self.model.train()
         return history

@@ -3,7 +3,8 @@
 The model of this assignment is small: a training step of a batch of 128 launches several hundred
 short kernels, and the GPU waits on Python to launch them. A captured graph replays all of them at once.
 """
-from typing import Callable
+
+from collections.abc import Callable
 
 import torch
 

@@ -4,6 +4,7 @@ The notebook's ``Plotter`` draws with matplotlib and shows figures through ``IPy
 ``install`` puts matplotlib on its file backend, and stands in for a package that is missing
 with a module that accepts every call and shows nothing.
 """
+
 import sys
 import types
 
@@ -41,6 +42,7 @@ def install() -> list[str]:
     made = []
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot  # noqa: F401
     except ImportError:

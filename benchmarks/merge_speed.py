@@ -2,12 +2,13 @@
 cluster does not parallelise (one writer, one transaction per student): into SQLite, and into
 PostgreSQL (a throwaway server started here as the tests do, or --db-url, an empty database).
 
-    python benchmarks/merge_speed.py --n 200
-    python benchmarks/merge_speed.py --n 200 --db-url postgresql://USER@HOST/DB
+    python -m benchmarks.merge_speed --n 200
+    python -m benchmarks.merge_speed --n 200 --db-url postgresql://USER@HOST/DB
 
 Every merge copies one student's autograder results (9 auto-graded items, 23 free-text answers, their
 comments) from a worker's SQLite gradebook, as `a12 autograde` does after each submission.
 """
+
 import argparse
 import sys
 import tempfile
@@ -16,8 +17,9 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from autograder import ASSIGNMENT, course, demo, gradebook
-from tests import postgres
+from autograder import ASSIGNMENT
+from autograder.course import coursedir, demo, gradebook
+from tests.support import postgres
 
 
 def worker_gradebook(definition_url: str, folder: Path, n: int) -> str:
@@ -49,7 +51,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="a12-merge-") as folder:
         root = demo.build_course(Path(folder) / "course")
-        definition = course.db_url(root)
+        definition = coursedir.db_url(root)
         workers = worker_gradebook(definition, Path(folder), args.n)
         print(f"{args.n} students; SQLite ...", flush=True)
         sqlite = merges_per_s(f"sqlite:///{Path(folder) / 'merged.db'}", definition, workers, args.n)
@@ -58,7 +60,7 @@ def main() -> int:
         try:
             url = args.db_url or (server and server.database())
             if url:
-                rate = merges_per_s(course.with_driver(url), definition, workers, args.n)
+                rate = merges_per_s(coursedir.with_driver(url), definition, workers, args.n)
                 print(f"PostgreSQL: {rate:.1f} merges/s")
             else:
                 print("PostgreSQL: not installed, not measured")

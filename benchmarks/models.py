@@ -1,8 +1,13 @@
 """The notebook's models and noise schedule, and trained models saved with what they were trained on."""
+
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from benchmarks import headless
+
+headless.install()  # before the notebook's code: it imports IPython and matplotlib
 
 from autograder.provided import UNet, UNetConditional
 

@@ -1,6 +1,7 @@
 """Progress lines for long loops (training, sampling), at most one every so many seconds."""
+
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 class Progress:

@@ -6,7 +6,8 @@ show their label; the Fréchet distance between its penultimate features on samp
 images (as FID does with Inception features) says how far the samples' distribution is from MNIST's.
 Images: ``(N, 1, 32, 32)`` in [-1, 1]; labels: ``(N,)``.
 """
-from typing import Callable
+
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -30,8 +31,14 @@ class DigitClassifier(nn.Module):
         return self.head(self.features(x))
 
 
-def train_classifier(x: torch.Tensor, y: torch.Tensor, epochs: int = 2, batch_size: int = 128,
-                     lr: float = 1e-3, log: Callable[[str], None] = print) -> DigitClassifier:
+def train_classifier(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epochs: int = 2,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    log: Callable[[str], None] = print,
+) -> DigitClassifier:
     """Train a ``DigitClassifier`` on images ``x`` and labels ``y`` (on the device it should use)."""
     classifier = DigitClassifier().to(x.device)
     optimizer = torch.optim.Adam(classifier.parameters(), lr=lr)
@@ -69,7 +76,9 @@ def _sqrt_psd(matrix: torch.Tensor) -> torch.Tensor:
     return vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
 
 
-def gaussian_frechet_distance(mean_a: torch.Tensor, cov_a: torch.Tensor, mean_b: torch.Tensor, cov_b: torch.Tensor) -> float:
+def gaussian_frechet_distance(
+    mean_a: torch.Tensor, cov_a: torch.Tensor, mean_b: torch.Tensor, cov_b: torch.Tensor
+) -> float:
     """‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^½), the Fréchet (2-Wasserstein) distance of two Gaussians.
 
     Tr (Σ_a Σ_b)^½ is computed as Tr (Σ_a^½ Σ_b Σ_a^½)^½, the root of a symmetric matrix (float64).

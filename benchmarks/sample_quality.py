@@ -8,6 +8,7 @@ The diffusion models are trained here with the fast path (``FastTrainer``), or l
   python -m benchmarks.sample_quality                          # reduced (CPU: a few minutes), see SIZES
   python -m benchmarks.sample_quality --size full --models DIR  # GPU; trains and saves what DIR lacks
 """
+
 import argparse
 import json
 import time
@@ -40,31 +41,45 @@ SIZES = {
 }
 
 
-def diffusion_model(conditional: bool, size: Size, train: Examples, val: Examples, speedups: Speedups,
-                    folder: Path | None) -> nn.Module:
+def diffusion_model(
+    conditional: bool, size: Size, train: Examples, val: Examples, speedups: Speedups, folder: Path | None
+) -> nn.Module:
     """The model saved in ``folder``, or one trained now (and saved there if ``folder`` is given)."""
     kind = "conditional" if conditional else "unconditional"
     path = folder / f"{kind}.pt" if folder else None
     if path and path.exists():
         model, facts = models.load(path, train.x.device)
         if facts.get("diffusion_steps") != size.steps:
-            raise ValueError(f"{path} was trained with {facts.get('diffusion_steps')} diffusion steps, not {size.steps}")
+            raise ValueError(
+                f"{path} was trained with {facts.get('diffusion_steps')} diffusion steps, not {size.steps}"
+            )
         print(f"{kind} model from {path}: {facts}")
         return model
     print(f"training the {kind} model: {len(train)} images, {size.epochs} epoch(s), T = {size.steps}, {speedups} ...")
     model = models.new_model(conditional).to(train.x.device)
     trainer = FastTrainer(model, models.schedule(size.steps), train, val, speedups, conditional=conditional)
     last = trainer.fit(size.epochs)[-1]
-    print(f"  {kind}: training loss {last.train_loss:.4f}, validation loss {last.val_loss:.4f}, "
-          f"{last.seconds:.1f} s (+{trainer.prepare_seconds:.1f} s preparing)")
+    print(
+        f"  {kind}: training loss {last.train_loss:.4f}, validation loss {last.val_loss:.4f}, "
+        f"{last.seconds:.1f} s (+{trainer.prepare_seconds:.1f} s preparing)"
+    )
     if path:
-        models.save(path, model, conditional, diffusion_steps=size.steps, epochs=size.epochs,
-                    train_loss=last.train_loss, val_loss=last.val_loss, speedups=str(speedups))
+        models.save(
+            path,
+            model,
+            conditional,
+            diffusion_steps=size.steps,
+            epochs=size.epochs,
+            train_loss=last.train_loss,
+            val_loss=last.val_loss,
+            speedups=str(speedups),
+        )
     return model
 
 
-def samples(size: Size, train: Examples, val: Examples, speedups: Speedups, folder: Path | None,
-            labels: torch.Tensor) -> dict[str, torch.Tensor]:
+def samples(
+    size: Size, train: Examples, val: Examples, speedups: Speedups, folder: Path | None, labels: torch.Tensor
+) -> dict[str, torch.Tensor]:
     """Conditional samples of ``labels``, and ``size.unconditional`` unconditional ones (if any)."""
     beta, use_graphs = models.schedule(size.steps), train.x.device.type == "cuda"
     model = diffusion_model(True, size, train, val, speedups, folder)
@@ -75,8 +90,9 @@ def samples(size: Size, train: Examples, val: Examples, speedups: Speedups, fold
     return drawn
 
 
-def measure(size: Size, folder: Path, speedups: Speedups, models_folder: Path | None, seed: int,
-            device: torch.device) -> tuple[dict, torch.Tensor]:
+def measure(
+    size: Size, folder: Path, speedups: Speedups, models_folder: Path | None, seed: int, device: torch.device
+) -> tuple[dict, torch.Tensor]:
     """The figures, and the conditional samples ``(10 × per_label, 1, 32, 32)``, label by label."""
     images, labels = data.load(folder)
     x, y = data.normalise(images).to(device), labels.to(device)
@@ -84,7 +100,7 @@ def measure(size: Size, folder: Path, speedups: Speedups, models_folder: Path | 
     x_test, y_test = data.normalise(test_images).to(device), test_labels.to(device)
 
     torch.manual_seed(seed)
-    pick = torch.randperm(len(x), device=device)[:size.classifier_images]
+    pick = torch.randperm(len(x), device=device)[: size.classifier_images]
     print(f"training the classifier: {len(pick)} images, {size.classifier_epochs} epoch(s) ...")
     classifier = train_classifier(x[pick], y[pick], epochs=size.classifier_epochs)
     test_predicted, test_features = predict(classifier, x_test)
@@ -94,8 +110,14 @@ def measure(size: Size, folder: Path, speedups: Speedups, models_folder: Path | 
     torch.manual_seed(seed)
     train_index, val_index = data.notebook_split(size.train, size.val)
     wanted = torch.arange(10, device=device).repeat_interleave(size.per_label)
-    drawn = samples(size, Examples(x[train_index], y[train_index]), Examples(x[val_index], y[val_index]),
-                    speedups, models_folder, wanted)
+    drawn = samples(
+        size,
+        Examples(x[train_index], y[train_index]),
+        Examples(x[val_index], y[val_index]),
+        speedups,
+        models_folder,
+        wanted,
+    )
     classified = {kind: predict(classifier, images) for kind, images in drawn.items()}
     predicted = classified["conditional"][0]
     figures["conditional_accuracy"] = (predicted == wanted).double().mean().item()
@@ -105,26 +127,34 @@ def measure(size: Size, folder: Path, speedups: Speedups, models_folder: Path | 
         n = len(features)
         test_subset = test_features[torch.randperm(len(x_test), device=device)[:n]]
         train_subset = predict(classifier, x[torch.randperm(len(x), device=device)[:n]])[1]
-        figures["frechet_distance"][kind] = {"images": n, "samples_vs_test": frechet_distance(features, test_subset),
-                                             "floor_train_vs_test": frechet_distance(train_subset, test_subset)}
+        figures["frechet_distance"][kind] = {
+            "images": n,
+            "samples_vs_test": frechet_distance(features, test_subset),
+            "floor_train_vs_test": frechet_distance(train_subset, test_subset),
+        }
     return figures, drawn["conditional"]
 
 
 def print_summary(figures: dict) -> None:
-    print(f"\nconditional samples recognised as their label: {figures['conditional_accuracy']:.1%} "
-          f"({figures['size']['per_label']} per label)")
+    print(
+        f"\nconditional samples recognised as their label: {figures['conditional_accuracy']:.1%} "
+        f"({figures['size']['per_label']} per label)"
+    )
     print("label    " + " ".join(f"{label:>5}" for label in range(10)))
     print("right    " + " ".join(f"{a:>5.0%}" for a in figures["conditional_accuracy_per_label"]))
     for kind, fd in figures["frechet_distance"].items():
-        print(f"Fréchet distance of the classifier's features, {kind} samples vs test images: "
-              f"{fd['samples_vs_test']:.2f}; floor (training vs test images): {fd['floor_train_vs_test']:.2f} "
-              f"({fd['images']} images each)")
+        print(
+            f"Fréchet distance of the classifier's features, {kind} samples vs test images: "
+            f"{fd['samples_vs_test']:.2f}; floor (training vs test images): {fd['floor_train_vs_test']:.2f} "
+            f"({fd['images']} images each)"
+        )
     print(f"({figures['seconds']:.0f} s in all)")
 
 
 def save(out: Path, figures: dict, conditional: torch.Tensor) -> None:
     """``sample_quality.json``, and ``conditional_samples.png``: a column for every label, up to 10 rows."""
     from torchvision.utils import save_image
+
     out.mkdir(parents=True, exist_ok=True)
     (out / "sample_quality.json").write_text(json.dumps(figures, indent=1))
     per_label = figures["size"]["per_label"]
@@ -135,9 +165,13 @@ def save(out: Path, figures: dict, conditional: torch.Tensor) -> None:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=SIZES, default="reduced")
-    parser.add_argument("--models", type=Path, help="folder of conditional.pt / unconditional.pt (train_speed's --save-model)")
+    parser.add_argument(
+        "--models", type=Path, help="folder of conditional.pt / unconditional.pt (train_speed's --save-model)"
+    )
     parser.add_argument("--fast", default="", help="the fast path's options for training here (see train_speed)")
-    parser.add_argument("--mnist", help="folder with MNIST's IDX files (default: data/mnist, shared/data/mnist or ../shared/data/mnist)")
+    parser.add_argument(
+        "--mnist", help="folder with MNIST's IDX files (default: data/mnist, shared/data/mnist or ../shared/data/mnist)"
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--out", type=Path, help="write sample_quality.json and conditional_samples.png here")

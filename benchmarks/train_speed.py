@@ -14,6 +14,7 @@ images: the notebook's ``sample_from_model``, and the fast sampler (with CUDA gr
   python -m benchmarks.train_speed                # reduced: 2,048 / 512 images, 1 epoch each (CPU: minutes)
   python -m benchmarks.train_speed --size full    # 55,000 / 5,000; 1 epoch of the notebook's paths, 20 of fast
 """
+
 import argparse
 import io
 import json
@@ -29,8 +30,12 @@ from pathlib import Path
 
 import torch
 
+from benchmarks import headless
+
+headless.install()  # before the notebook's code: it imports IPython and matplotlib
+
 from autograder import reference
-from autograder.train_report import read_report
+from autograder.course.train_report import read_report
 
 from . import data, fast_sample, models
 from .fast_train import Examples, FastTrainer, Speedups, fast_cuda_settings, parse_speedups
@@ -75,30 +80,57 @@ def notebook_path(name: str, loaders: dict, epochs: int, device: torch.device) -
     seconds = time.perf_counter() - start
     report = read_report(printed.getvalue())
     how = "transform per image, DataLoader" if name == "score-sheet" else "one tensor in memory, DataLoader"
-    return Result(name, how, epochs, report.examples_per_s, report.train_loss, report.val_loss, seconds,
-                  data_seconds=data_seconds)
+    return Result(
+        name, how, epochs, report.examples_per_s, report.train_loss, report.val_loss, seconds, data_seconds=data_seconds
+    )
 
 
-def fast_path(name: str, speedups: Speedups, train: Examples, val: Examples, epochs: int,
-              save_model: Path | None) -> Result:
+def fast_path(
+    name: str, speedups: Speedups, train: Examples, val: Examples, epochs: int, save_model: Path | None
+) -> Result:
     model = models.new_model(conditional=False).to(train.x.device)
     trainer = FastTrainer(model, models.schedule(), train, val, speedups)
     print("  compiling and capturing ..." if speedups.compile or speedups.graphs else "  warming up ...")
     prepare = trainer.prepare()
     history = trainer.fit(epochs)
     seconds = history[-1].seconds
-    result = Result(name, str(speedups), epochs, len(train) * epochs / seconds, history[-1].train_loss,
-                    history[-1].val_loss, seconds, prepare_seconds=prepare,
-                    val_loss_10_draws=trainer.evaluate(repeats=10), history=[asdict(epoch) for epoch in history])
+    result = Result(
+        name,
+        str(speedups),
+        epochs,
+        len(train) * epochs / seconds,
+        history[-1].train_loss,
+        history[-1].val_loss,
+        seconds,
+        prepare_seconds=prepare,
+        val_loss_10_draws=trainer.evaluate(repeats=10),
+        history=[asdict(epoch) for epoch in history],
+    )
     if save_model:
-        models.save(save_model, model, conditional=False, diffusion_steps=1000, epochs=epochs,
-                    train_loss=result.train_loss, val_loss=result.val_loss, speedups=str(speedups))
+        models.save(
+            save_model,
+            model,
+            conditional=False,
+            diffusion_steps=1000,
+            epochs=epochs,
+            train_loss=result.train_loss,
+            val_loss=result.val_loss,
+            speedups=str(speedups),
+        )
         print(f"  saved the model in {save_model}")
     return result
 
 
-def run_path(path: str, folder: Path, cache: Path, train: Examples, val: Examples, epochs: int,
-             fast_epochs: int, save_model: Path | None) -> Result:
+def run_path(
+    path: str,
+    folder: Path,
+    cache: Path,
+    train: Examples,
+    val: Examples,
+    epochs: int,
+    fast_epochs: int,
+    save_model: Path | None,
+) -> Result:
     """Train along ``path`` (see the module's docstring) on ``train`` and ``val`` (or the same images
     through the notebook's loaders)."""
     kind, _, options = path.partition(":")
@@ -149,7 +181,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--epochs", type=int, help="epochs of the notebook's paths (default: by --size)")
     parser.add_argument("--fast-epochs", type=int, help="epochs of the fast paths (default: by --size)")
     parser.add_argument("--sample-steps", type=int, help="sampling steps timed (scaled to 1,000; 0: none)")
-    parser.add_argument("--mnist", help="folder with MNIST's IDX files (default: data/mnist, shared/data/mnist or ../shared/data/mnist)")
+    parser.add_argument(
+        "--mnist", help="folder with MNIST's IDX files (default: data/mnist, shared/data/mnist or ../shared/data/mnist)"
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--seed", type=int, default=12345, help="the notebook's seed (the same split)")
     parser.add_argument("--repeats", type=int, default=1, help="run the paths this many times, in alternating order")
@@ -163,8 +197,10 @@ def main(argv: list[str] | None = None) -> dict:
     device = torch.device(args.device)
     folder = data.find_mnist(args.mnist)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"device: {name}; torch {torch.__version__}; {num_train} training / {num_val} validation images; "
-          f"MNIST from {folder}")
+    print(
+        f"device: {name}; torch {torch.__version__}; {num_train} training / {num_val} validation images; "
+        f"MNIST from {folder}"
+    )
 
     torch.manual_seed(args.seed)
     train_index, val_index = data.notebook_split(num_train, num_val)
@@ -185,20 +221,35 @@ def main(argv: list[str] | None = None) -> dict:
                     result = Result(path, "", 0, error=f"{type(error).__name__}: {error}")
                 result.load_average = _load_average() if device.type == "cpu" else None
                 results.append(result)
-                print(f"  {result.path}: " + (result.error or f"{result.examples_per_s:.1f} examples/s, training loss "
-                      f"{result.train_loss:.4f}, validation loss {result.val_loss:.4f}"))
+                print(
+                    f"  {result.path}: "
+                    + (
+                        result.error
+                        or f"{result.examples_per_s:.1f} examples/s, training loss "
+                        f"{result.train_loss:.4f}, validation loss {result.val_loss:.4f}"
+                    )
+                )
 
         if steps:
             model = models.new_model(conditional=False).to(device)
             print(f"sampling 10 images, timed over {steps} steps ...")
             sampling["notebook sample_from_model"] = time_sampling(model, steps, use_graphs=None)
             graphs = device.type == "cuda"
-            sampling[f"fast sampler{' (CUDA graphs)' if graphs else ''}"] = time_sampling(model, steps, use_graphs=graphs)
+            sampling[f"fast sampler{' (CUDA graphs)' if graphs else ''}"] = time_sampling(
+                model, steps, use_graphs=graphs
+            )
 
     print_table(results, sampling, steps)
-    figures = {"device": name, "torch": torch.__version__, "size": args.size, "train": num_train, "val": num_val,
-               "results": [asdict(r) for r in results], "sampling_seconds_per_1000_steps": sampling,
-               "sampling_steps_timed": steps}
+    figures = {
+        "device": name,
+        "torch": torch.__version__,
+        "size": args.size,
+        "train": num_train,
+        "val": num_val,
+        "results": [asdict(r) for r in results],
+        "sampling_seconds_per_1000_steps": sampling,
+        "sampling_steps_timed": steps,
+    }
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=1))
@@ -216,8 +267,10 @@ def print_table(results: list[Result], sampling: dict[str, float], steps: int) -
             notes.append(f"+{r.prepare_seconds:.0f} s compiling, capturing")
         if r.data_seconds is not None:
             notes.append(f"the data alone: {r.data_seconds:.1f} s an epoch")
-        print(f"{r.path:<28} {r.epochs:>6} {r.examples_per_s:>11.1f} {r.train_loss:>10.4f} {r.val_loss:>9.4f} "
-              f"{r.seconds:>8.1f}  {'; '.join(notes)}")
+        print(
+            f"{r.path:<28} {r.epochs:>6} {r.examples_per_s:>11.1f} {r.train_loss:>10.4f} {r.val_loss:>9.4f} "
+            f"{r.seconds:>8.1f}  {'; '.join(notes)}"
+        )
     speeds = {}
     for r in results:
         if not r.error:
@@ -226,14 +279,18 @@ def print_table(results: list[Result], sampling: dict[str, float], steps: int) -
         many = " (medians)" if max(len(v) for v in speeds.values()) > 1 else ""
         for path, values in speeds.items():
             if path != "score-sheet":
-                print(f"{path} / score-sheet: {statistics.median(values) / statistics.median(speeds['score-sheet']):.2f}x "
-                      f"examples/s{many}")
+                print(
+                    f"{path} / score-sheet: {statistics.median(values) / statistics.median(speeds['score-sheet']):.2f}x "
+                    f"examples/s{many}"
+                )
     for r in results:
         if r.history:
             reached = [e for e in r.history if e["val_loss"] <= GOAL_VAL_LOSS]
             when = f"epoch {reached[0]['number']}, {reached[0]['seconds']:.1f} s" if reached else "not reached"
-            print(f"{r.path}: validation loss over 10 noise draws {r.val_loss_10_draws:.4f}; "
-                  f"validation loss <= {GOAL_VAL_LOSS} first after: {when}")
+            print(
+                f"{r.path}: validation loss over 10 noise draws {r.val_loss_10_draws:.4f}; "
+                f"validation loss <= {GOAL_VAL_LOSS} first after: {when}"
+            )
     scaled = "" if steps == 1000 else f" (timed over {steps} steps, scaled)"
     for name, seconds in sampling.items():
         print(f"1,000-step sampling of 10 images, {name}: {seconds:.1f} s{scaled}")

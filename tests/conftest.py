@@ -1,4 +1,5 @@
 """Shared fixtures: the course's paths, offline MNIST, a scratch course, and submission variants."""
+
 import json
 import os
 import shutil
@@ -6,16 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder import ASSIGNMENT, NOTEBOOK, mnist
-from autograder.submission import Submission, read_submission
+from autograder import ASSIGNMENT
+from autograder.course import mnist
+from autograder.grading.submission import Submission, read_submission
 
-from . import postgres as postgres_server
-
-ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "source" / ASSIGNMENT / NOTEBOOK
-RELEASE = ROOT / "release" / ASSIGNMENT / NOTEBOOK
-SOLUTION = ROOT / "solutions" / NOTEBOOK
-
+from .support import postgres as postgres_server
+from .support.paths import RELEASE, ROOT, SOLUTION, SOURCE  # noqa: F401 (the tests import them from here)
 
 # Where the browser tests put their screenshots (set by tests/test_browser.py), for the summary.
 SCREENSHOTS = pytest.StashKey[Path]()
@@ -69,6 +66,7 @@ def new_gradebook(path: Path) -> str:
     """A gradebook holding the assignment's notebook and grade cells as the source notebook declares
     them (what `nbgrader generate_assignment` records), and no students; returns its URL."""
     from nbgrader.api import Gradebook
+
     url = f"sqlite:///{path}"
     with Gradebook(url) as gb:
         gb.add_assignment(ASSIGNMENT)
@@ -76,8 +74,9 @@ def new_gradebook(path: Path) -> str:
         for cell in nbgrader_cells(SOURCE):
             meta = cell["metadata"]["nbgrader"]
             if meta.get("grade"):
-                gb.add_grade_cell(meta["grade_id"], "assignment12", ASSIGNMENT, max_score=meta["points"],
-                                  cell_type=cell["cell_type"])
+                gb.add_grade_cell(
+                    meta["grade_id"], "assignment12", ASSIGNMENT, max_score=meta["points"], cell_type=cell["cell_type"]
+                )
             if meta.get("solution"):
                 gb.add_solution_cell(meta["grade_id"], "assignment12", ASSIGNMENT)
     return url

@@ -8,6 +8,7 @@ one in a scratch course that has one autograded submission. Screenshots of every
 Without Chromium or Playwright these tests are skipped with the reason (``A12_REQUIRE_BROWSER=1``,
 set by CI, makes that a failure). Deselect them with ``pytest -m "not browser"``.
 """
+
 import re
 import shutil
 import subprocess
@@ -18,13 +19,14 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import ASSIGNMENT, NOTEBOOK, course
+from autograder import ASSIGNMENT, NOTEBOOK
+from autograder.course import coursedir
 
-from . import lab_ui
-from .browser import CHROMIUM_ARGS, VIEWPORT, Screenshots, artifacts_folder, require_browser
 from .conftest import RELEASE, ROOT, SCREENSHOTS, SOLUTION, SOURCE
-from .filled import filled_release, item_of, written_answer
-from .jupyterlab import JupyterLab
+from .support import lab_ui
+from .support.browser import CHROMIUM_ARGS, VIEWPORT, Screenshots, artifacts_folder, require_browser
+from .support.filled import filled_release, item_of, written_answer
+from .support.jupyterlab import JupyterLab
 
 pytestmark = pytest.mark.browser
 
@@ -44,23 +46,31 @@ def nbgrader_meta(cell) -> dict:
 
 def written_answers(nb) -> dict[int, dict]:
     """Position -> nbgrader metadata of the manually graded (written) answer cells."""
-    return {i: nbgrader_meta(c) for i, c in enumerate(nb.cells)
-            if nbgrader_meta(c).get("solution") and nbgrader_meta(c).get("grade")}
+    return {
+        i: nbgrader_meta(c)
+        for i, c in enumerate(nb.cells)
+        if nbgrader_meta(c).get("solution") and nbgrader_meta(c).get("grade")
+    }
 
 
 def grade_tests(nb) -> dict[str, nbformat.NotebookNode]:
     """grade_id -> cell of the auto-graded test cells."""
-    return {nbgrader_meta(c)["grade_id"]: c for c in nb.cells
-            if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
+    return {
+        nbgrader_meta(c)["grade_id"]: c
+        for c in nb.cells
+        if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")
+    }
 
 
 # --- browser, pages and screenshots ---------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def browser():
     """Headless Chromium (the system's), closed after the module's tests."""
     chromium = require_browser()
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         chrome = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
@@ -100,6 +110,7 @@ def page(browser, shots):
 
 # --- the student's JupyterLab ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def student_lab(tmp_path_factory, mnist_root):
     """JupyterLab in a scratch folder holding the release (``assignment12/``), a second blank copy
@@ -111,7 +122,7 @@ def student_lab(tmp_path_factory, mnist_root):
     shutil.copy(RELEASE, work / "blank" / NOTEBOOK)
     (work / "filled").mkdir()
     nbformat.write(filled_release(RELEASE, SOLUTION, FILLED_CODE), work / "filled" / NOTEBOOK)
-    env = dict(course.nbgrader_env(), MNIST_ROOT=str(mnist_root), DDPM_QUICK="1")
+    env = dict(coursedir.nbgrader_env(), MNIST_ROOT=str(mnist_root), DDPM_QUICK="1")
     with JupyterLab(work, env, home / "jupyter") as lab:
         yield lab
 
@@ -135,7 +146,9 @@ def test_student_runs_the_setup_and_sees_questions_stubs_and_read_only_cells(pag
     lab_ui.cell(page, quick_mode).scroll_into_view_if_needed()
     shots.take(page, "setup cells ran in quick mode")
     mode, device = states[quick_mode]["output"].strip().splitlines()
-    assert mode == "quick mode: 500 training images, 1 epoch" and device.startswith("device: cpu; a full run takes about")
+    assert mode == "quick mode: 500 training images, 1 epoch" and device.startswith(
+        "device: cpu; a full run takes about"
+    )
     failed_setup = {i: states[i]["output"][-500:] for i in setup if states[i]["errors"]}
     assert not failed_setup, f"setup cells wrote errors: {failed_setup}"
 
@@ -191,8 +204,10 @@ def test_student_runs_the_setup_and_sees_questions_stubs_and_read_only_cells(pag
     page.keyboard.press("Shift+Enter")
     lab_ui.cell(page, answer).locator(".jp-RenderedMarkdown", has_text="step by step").wait_for()
     shown = lab_ui.cell_states(page)[answer]
-    assert shown["rendered"] and shown["markdown"].strip() == \
-        "Answer: noise is added step by step; the model learns to undo it."
+    assert (
+        shown["rendered"]
+        and shown["markdown"].strip() == "Answer: noise is added step by step; the model learns to undo it."
+    )
     lab_ui.cell(page, answer).scroll_into_view_if_needed()
     shots.take(page, "an answer typed by the student")
 
@@ -245,12 +260,25 @@ def test_student_validates_the_blank_release_and_a_filled_in_copy(page, student_
 
 # The provided code up to training and sampling, then a training of 2 epochs of 16 batches and a
 # sampling of 100 steps: long enough to catch the progress bars (they close when done: leave=False).
-PROGRESS_CELLS = ("imports", "detect_device", "quick_mode", "load_mnist", "noise_schedule", "generate_noisy_samples",
-                  "helper_modules", "unet", "train_and_evaluate", "metrics_and_plotter", "sample_from_model")
-PROGRESS_RUN = ("model = UNet().to(device)\n"
-                "small_batches = {'train': torch.utils.data.DataLoader(train_data, batch_size=32), 'val': val_loader}\n"
-                "train(model, small_batches, beta, num_epochs=2)",
-                "x, x_hist = sample_from_model(torch.randn(10, 1, 32, 32), model, torch.linspace(1e-4, 0.02, 100))")
+PROGRESS_CELLS = (
+    "imports",
+    "detect_device",
+    "quick_mode",
+    "load_mnist",
+    "noise_schedule",
+    "generate_noisy_samples",
+    "helper_modules",
+    "unet",
+    "train_and_evaluate",
+    "metrics_and_plotter",
+    "sample_from_model",
+)
+PROGRESS_RUN = (
+    "model = UNet().to(device)\n"
+    "small_batches = {'train': torch.utils.data.DataLoader(train_data, batch_size=32), 'val': val_loader}\n"
+    "train(model, small_batches, beta, num_epochs=2)",
+    "x, x_hist = sample_from_model(torch.randn(10, 1, 32, 32), model, torch.linspace(1e-4, 0.02, 100))",
+)
 
 
 def wait_for_progress_bar(page, index: int, pattern: str, timeout_s: float = 600) -> str:
@@ -275,25 +303,31 @@ def test_student_sees_progress_bars_of_training_and_sampling(page, student_lab, 
     cells = [nbformat.v4.new_code_cell(by_id[grade_id].source) for grade_id in PROGRESS_CELLS]
     cells += [nbformat.v4.new_code_cell(code) for code in PROGRESS_RUN]
     (student_lab.root / "progress").mkdir()
-    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": solution.metadata.kernelspec}),
-                   student_lab.root / "progress" / NOTEBOOK)
+    nbformat.write(
+        nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": solution.metadata.kernelspec}),
+        student_lab.root / "progress" / NOTEBOOK,
+    )
     lab_ui.open_notebook(page, student_lab, f"progress/{NOTEBOOK}", len(cells))
     page.get_by_text(re.compile(r"\(ipykernel\) \| Idle$")).wait_for(timeout=120_000)  # the kernel is ready
     lab_ui.menu(page, "Run", "Run All Cells")
     lab_ui.cell(page, len(cells) - 2).scroll_into_view_if_needed()
     # a bar with batches done, the time so far and the time left, and the rate
-    wait_for_progress_bar(page, len(cells) - 2, r"epoch [12]/2:.*[1-9]\d*/16 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+(batch/s|s/batch)")
+    wait_for_progress_bar(
+        page, len(cells) - 2, r"epoch [12]/2:.*[1-9]\d*/16 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+(batch/s|s/batch)"
+    )
     shots.take(page, "a progress bar of training")
     lab_ui.cell(page, len(cells) - 1).scroll_into_view_if_needed()
-    wait_for_progress_bar(page, len(cells) - 1, r"sampling:.*[1-9]\d*/100 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+(step/s|s/step)")
+    wait_for_progress_bar(
+        page, len(cells) - 1, r"sampling:.*[1-9]\d*/100 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+(step/s|s/step)"
+    )
     shots.take(page, "a progress bar of sampling")
 
 
 # --- the instructor's formgrader ------------------------------------------------------------------
 
+
 def run_nbgrader(root, env, *args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True, text=True)
     assert done.returncode == 0, f"nbgrader {' '.join(args)}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
 
 
@@ -305,12 +339,13 @@ def graded_course(tmp_path_factory, mnist_root):
     root.mkdir()
     shutil.copy(ROOT / "nbgrader_config.py", root)
     shutil.copytree(ROOT / "source", root / "source", ignore=shutil.ignore_patterns("data", ".ipynb_checkpoints"))
-    env = dict(course.nbgrader_env(), MNIST_ROOT=str(mnist_root))
+    env = dict(coursedir.nbgrader_env(), MNIST_ROOT=str(mnist_root))
     run_nbgrader(root, env, "generate_assignment", ASSIGNMENT, "--force")
     submission = root / "submitted" / STUDENT / ASSIGNMENT
     submission.mkdir(parents=True)
-    nbformat.write(filled_release(root / "release" / ASSIGNMENT / NOTEBOOK, SOLUTION, FILLED_CODE),
-                   submission / NOTEBOOK)
+    nbformat.write(
+        filled_release(root / "release" / ASSIGNMENT / NOTEBOOK, SOLUTION, FILLED_CODE), submission / NOTEBOOK
+    )
     run_nbgrader(root, env, "autograde", ASSIGNMENT, "--create")
     return root, env
 
@@ -321,7 +356,9 @@ def instructor_lab(graded_course):
     root, env = graded_course
     exchange = root.parent / "exchange"
     exchange.mkdir()
-    with JupyterLab(root, env, root.parent / "jupyter", nbgrader_config=f"c.Exchange.root = {str(exchange)!r}\n") as lab:
+    with JupyterLab(
+        root, env, root.parent / "jupyter", nbgrader_config=f"c.Exchange.root = {str(exchange)!r}\n"
+    ) as lab:
         yield lab
 
 
@@ -336,7 +373,9 @@ def table_rows(frame, link: str) -> list[dict[str, str]]:
     return rows
 
 
-def test_instructor_formgrader_lists_the_assignment_and_shows_manual_answers(page, instructor_lab, graded_course, shots):
+def test_instructor_formgrader_lists_the_assignment_and_shows_manual_answers(
+    page, instructor_lab, graded_course, shots
+):
     """The formgrader, opened from JupyterLab's Nbgrader menu: the assignment with its submission,
     the autograder's scores, every written answer with its points, and a saved "Full credit"."""
     page.goto(instructor_lab.url("lab"))

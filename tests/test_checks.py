@@ -1,11 +1,12 @@
 """Every seeded mistake loses exactly its rubric points on its own item; every alternative
 correct answer gets full points."""
+
 import pytest
 
-from autograder.checks import all_checks, run_check
-from autograder.namespace import student_namespace
+from autograder.grading.checks import all_checks, run_check
+from autograder.grading.namespace import student_namespace
 
-from .catalogue import ALTERNATIVES, MISTAKES, Case, variant
+from .support.catalogue import ALTERNATIVES, MISTAKES, Case, variant
 
 
 def grade_in_process(submission) -> dict:

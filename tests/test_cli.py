@@ -1,9 +1,10 @@
 """`a12`'s messages for usage mistakes: one line that says what to do, exit status 2 (1 for a course
 that is not ready), and no traceback."""
+
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import cli
+from autograder.course import cli
 
 from .conftest import new_gradebook
 
@@ -14,13 +15,16 @@ def run(capsys, *args) -> tuple[int, str]:
     return status, err
 
 
-@pytest.mark.parametrize("args, status, message", [
-    (["collect", "missing.zip"], 2, "missing.zip does not exist: pass the LMS download"),
-    (["collect", ".", "--pattern", "(?P<student>"], 2, "is not a regular expression"),
-    (["collect", ".", "--pattern", r"(\w+)\.ipynb"], 2, "has no (?P<student>...) group"),
-    (["export"], 1, "no gradebook"),
-    (["autograde"], 1, "run `a12 release` first"),
-])
+@pytest.mark.parametrize(
+    "args, status, message",
+    [
+        (["collect", "missing.zip"], 2, "missing.zip does not exist: pass the LMS download"),
+        (["collect", ".", "--pattern", "(?P<student>"], 2, "is not a regular expression"),
+        (["collect", ".", "--pattern", r"(\w+)\.ipynb"], 2, "has no (?P<student>...) group"),
+        (["export"], 1, "no gradebook"),
+        (["autograde"], 1, "run `a12 release` first"),
+    ],
+)
 def test_mistakes_get_one_line_with_the_fix(course, capsys, args, status, message):
     code, err = run(capsys, "--course", course, *args)
     assert (code, len(err.splitlines())) == (status, 1) and message in err
@@ -36,15 +40,18 @@ def test_course_may_come_after_the_command(course, capsys, monkeypatch):
 def test_autograde_without_submissions_says_to_collect(course, capsys):
     new_gradebook(course / "gradebook.db")
     code, err = run(capsys, "autograde", "--course", course)
-    assert code == 1 and err == ("a12 autograde: no submissions in submitted/<student>/assignment12/assignment12.ipynb: "
-                                 "run `a12 collect` first")
+    assert code == 1 and err == (
+        "a12 autograde: no submissions in submitted/<student>/assignment12/assignment12.ipynb: run `a12 collect` first"
+    )
 
 
 def test_export_of_a_gradebook_without_the_assignment(course, capsys):
     with Gradebook(new_gradebook(course / "gradebook.db")) as gb:
         gb.remove_assignment("assignment12")
-    assert run(capsys, "export", "--course", course) == (1, "a12 export: the gradebook has no assignment12: "
-                                                            "run `a12 release` first")
+    assert run(capsys, "export", "--course", course) == (
+        1,
+        "a12 export: the gradebook has no assignment12: run `a12 release` first",
+    )
 
 
 def test_a_due_date_without_time_zone_is_a_usage_error(course, capsys):

@@ -2,6 +2,7 @@
 scheduler` and two `dask worker` processes. One worker is killed mid-batch; every student's exported
 points are those of grading on one machine (tests/test_workflow.py). A submission that kills its
 workers is stopped after its tries and graded 0."""
+
 import csv
 import os
 import signal
@@ -13,13 +14,14 @@ import nbformat
 import psutil
 import pytest
 
-from autograder import ASSIGNMENT, NOTEBOOK, batch, cli, demo
-from autograder.plugins.grading_rules import is_rules_cell
+from autograder import ASSIGNMENT, NOTEBOOK
+from autograder.course import autograde, cli, demo
+from autograder.course.plugins.grading_rules import is_rules_cell
+from autograder.rubric import AUTO
 
 from .conftest import ROOT, unavailable
-from .test_batch import auto_scores
-from .test_rubric import AUTO
-from .test_workflow import EXPECTED_AUTO, points
+from .support.gradebooks import auto_scores
+from .support.workflow import EXPECTED_AUTO, points
 
 EVE = demo.DemoStudent("eve", "the reference answers, a second time")
 
@@ -37,7 +39,7 @@ def poison(student: str):
                 command = process.info["cmdline"] or []
                 if command[:1] == ["bwrap"] and any(f"/autograded/{student}/" in part for part in command):
                     try:  # (processes end while we look)
-                        warm = [p for p in process.parents() if "autograder.warm" in " ".join(p.cmdline())]
+                        warm = [p for p in process.parents() if "autograder.course.warm" in " ".join(p.cmdline())]
                         if warm:
                             os.kill(warm[-1].ppid(), signal.SIGKILL)
                     except (psutil.Error, ProcessLookupError):
@@ -56,7 +58,7 @@ def poison(student: str):
 def cluster(mnist_root):
     """A scheduler and two one-thread workers on 127.0.0.1, separate processes: the address and the workers."""
     try:
-        from autograder import cluster as dask_cluster
+        from autograder.course import cluster as dask_cluster
     except ImportError:
         unavailable("Dask is not installed (pip install -e '.[test]')")
     with dask_cluster.on_localhost(2, dict(os.environ, MNIST_ROOT=str(mnist_root), A12_THREADS="1")) as running:
@@ -83,7 +85,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_the_points_are_those_of_one
             os.killpg(workers[0].pid, signal.SIGKILL)
 
     start = time.monotonic()
-    outcomes = batch.autograde(course, scheduler=address, progress=progress)
+    outcomes = autograde.autograde(course, scheduler=address, progress=progress)
     print(f"6 submissions on 2 Dask workers, one killed: {time.monotonic() - start:.0f} s")
     assert workers[0].wait(timeout=10) == -signal.SIGKILL
     assert lines[0].startswith(f"autograding 6 submissions on the Dask cluster at {address} (2 workers")
@@ -106,7 +108,7 @@ def test_a_submission_that_kills_its_workers_is_stopped_after_its_tries(course, 
     path.parent.mkdir(parents=True)
     nbformat.write(notebook, path)
     with poison("pat"):
-        (outcome,) = batch.autograde(course, ["pat"], scheduler=cluster[0], tries=2, progress=lambda line: None)
+        (outcome,) = autograde.autograde(course, ["pat"], scheduler=cluster[0], tries=2, progress=lambda line: None)
     assert outcome.status == "not graded" and "ended 2 Dask workers" in outcome.problem
     scores, flagged = auto_scores(course, "pat")
     assert len(scores) == 9 and set(scores.values()) == {0} and flagged

@@ -1,11 +1,12 @@
 """Collecting notebooks from a folder or an LMS zip into submitted/<student>/assignment12/."""
+
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from autograder.collect import CollectError, collect
-from autograder.course import UsageError
+from autograder.course.collect import CollectError, collect
+from autograder.course.coursedir import UsageError
 
 NOTEBOOK = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
 
@@ -37,16 +38,18 @@ def canvas_zip(path, names):
 
 
 def test_a_canvas_zip_late_submissions_included_with_their_times(course):
-    download = canvas_zip(course / "canvas.zip", ["doejane_11_22_assignment12.ipynb",
-                                                    "roeric_LATE_12_23_assignment12-1.ipynb"])
+    download = canvas_zip(
+        course / "canvas.zip", ["doejane_11_22_assignment12.ipynb", "roeric_LATE_12_23_assignment12-1.ipynb"]
+    )
     with zipfile.ZipFile(download, "a") as archive:  # Canvas's entry time: when the student submitted
         archive.writestr(zipfile.ZipInfo("bobby_13_24_assignment12.ipynb", (2027, 1, 16, 9, 30, 0)), NOTEBOOK)
     lines = collect(course, download, names="canvas")
     assert submitted(course, "doejane").is_file() and submitted(course, "roeric").is_file()
     assert "(late, says the LMS)" in next(line for line in lines if line.startswith("roeric"))
-    local = datetime(2027, 1, 16, 9, 30).astimezone(timezone.utc)  # zip times are local times
-    assert (submitted(course, "bobby").parent / "timestamp.txt").read_text() == \
-        local.strftime("%Y-%m-%d %H:%M:%S UTC\n")
+    local = datetime(2027, 1, 16, 9, 30).astimezone(UTC)  # zip times are local times
+    assert (submitted(course, "bobby").parent / "timestamp.txt").read_text() == local.strftime(
+        "%Y-%m-%d %H:%M:%S UTC\n"
+    )
 
 
 def test_times_from_a_csv_replace_the_zip_times(course):
@@ -70,8 +73,9 @@ def test_a_plain_folder_has_no_submission_times(tmp_path):
 
 
 def test_names_that_cannot_be_placed_are_listed_and_nothing_is_collected(course):
-    download = canvas_zip(course / "canvas.zip", ["doejane_11_22_assignment12.ipynb", "assignment12.ipynb",
-                                                    "final version (2).ipynb"])
+    download = canvas_zip(
+        course / "canvas.zip", ["doejane_11_22_assignment12.ipynb", "assignment12.ipynb", "final version (2).ipynb"]
+    )
     with pytest.raises(CollectError) as error:
         collect(course, download, names="canvas")
     message = str(error.value)
@@ -90,8 +94,10 @@ def test_a_pattern_must_give_a_usable_student_id(tmp_path):
     assert submitted(tmp_path, "Jane").is_file()
 
 
-@pytest.mark.parametrize("pattern, message", [("(?P<student>.+", "is not a regular expression"),
-                                               (r"(\w+)\.ipynb", "has no \\(\\?P<student>...\\) group")])
+@pytest.mark.parametrize(
+    "pattern, message",
+    [("(?P<student>.+", "is not a regular expression"), (r"(\w+)\.ipynb", "has no \\(\\?P<student>...\\) group")],
+)
 def test_a_wrong_pattern_is_a_usage_error_before_the_download_is_read(tmp_path, pattern, message):
     with pytest.raises(UsageError, match=message):
         collect(tmp_path, tmp_path / "not read", pattern=pattern)

@@ -1,5 +1,6 @@
-"""The jails that student code runs in (autograder.confine), cold (``bwrap`` runs the command) and warm
+"""The jails that student code runs in (autograder.course.confine), cold (``bwrap`` runs the command) and warm
 (a forked process enters a held jail). CI installs bubblewrap, and there these tests must run."""
+
 import json
 import os
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from autograder import confine, environment
+from autograder.course import confine, environment
 
 from .conftest import ROOT
 
@@ -50,6 +51,7 @@ def places(tmp_path):
     secret.write_text("grades")
     confine.owned_by_jail(scratch)
     import socket
+
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -58,10 +60,18 @@ def places(tmp_path):
 
 
 def look(jail_argv, scratch: Path, secret: Path, port: int) -> dict:
-    paths = {"course": str(secret), "reference": str(confine.PACKAGE / "reference.py"),
-             "home": str(Path.home()), "repository": str(ROOT / "source")}
-    done = subprocess.run(jail_argv([sys.executable, "-c", PROBE, json.dumps(paths), str(confine.PACKAGE), str(port)]),
-                          capture_output=True, text=True, timeout=60)
+    paths = {
+        "course": str(secret),
+        "reference": str(confine.PACKAGE_DIR / "reference.py"),
+        "home": str(Path.home()),
+        "repository": str(ROOT / "source"),
+    }
+    done = subprocess.run(
+        jail_argv([sys.executable, "-c", PROBE, json.dumps(paths), str(confine.PACKAGE_DIR), str(port)]),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -88,13 +98,20 @@ def test_a_cold_jail(places):
 
 def test_the_kernel_sees_only_the_files_of_the_package_it_may_import():
     jail = confine.Jail(package=confine.KERNEL_FILES)
-    done = subprocess.run(jail.command([sys.executable, "-c", "import os, sys; print(sorted(os.listdir(sys.argv[1])))",
-                                        str(confine.PACKAGE)]), capture_output=True, text=True)
+    done = subprocess.run(
+        jail.command(
+            [sys.executable, "-c", "import os, sys; print(sorted(os.listdir(sys.argv[1])))", str(confine.PACKAGE_DIR)]
+        ),
+        capture_output=True,
+        text=True,
+    )
     assert done.stdout.strip() == str(sorted(confine.KERNEL_FILES))
 
 
-warm_only = pytest.mark.skipif(not confine.can_enter(), reason="this user cannot join a jail's namespaces from a "
-                               "fork; kernels and graders start cold in their jails")
+warm_only = pytest.mark.skipif(
+    not confine.can_enter(),
+    reason="this user cannot join a jail's namespaces from a fork; kernels and graders start cold in their jails",
+)
 
 
 @warm_only
@@ -110,9 +127,13 @@ def test_a_warm_process_enters_a_held_jail(places, tmp_path):
             confine.enter(holder.pid, keep_fds=(writer,))
             os.chdir(str(scratch))
             sys.stdout = os.fdopen(writer, "w")
-            paths = {"course": str(secret), "reference": str(confine.PACKAGE / "reference.py"),
-                     "home": str(Path.home()), "repository": str(ROOT / "source")}
-            sys.argv = ["probe", json.dumps(paths), str(confine.PACKAGE), str(port)]
+            paths = {
+                "course": str(secret),
+                "reference": str(confine.PACKAGE_DIR / "reference.py"),
+                "home": str(Path.home()),
+                "repository": str(ROOT / "source"),
+            }
+            sys.argv = ["probe", json.dumps(paths), str(confine.PACKAGE_DIR), str(port)]
             os.environ.clear()
             exec(PROBE, {})
             sys.stdout.flush()
@@ -142,20 +163,51 @@ def test_closing_a_jail_ends_every_process_in_it():
     os.waitpid(pid, 0)
     holder.close()
     time.sleep(0.5)
-    sleepers = [p for p in psutil.process_iter(["cmdline", "create_time"])
-                if p.info["cmdline"] == ["sleep", "300"] and p.info["create_time"] >= started - 1]
+    sleepers = [
+        p
+        for p in psutil.process_iter(["cmdline", "create_time"])
+        if p.info["cmdline"] == ["sleep", "300"] and p.info["create_time"] >= started - 1
+    ]
     assert sleepers == []
 
 
 def test_student_code_gets_an_allow_listed_environment():
-    shell = {"PATH": "/evil", "HOME": "/root", "DDPM_QUICK": "0", "DDPM_EPOCHS": "50", "PYTHONPATH": "/evil",
-             "PYTHONSTARTUP": "/evil.py", "GITHUB_TOKEN": "x", "AWS_SECRET_ACCESS_KEY": "x", "DB_PASSWORD": "x",
-             "OMP_NUM_THREADS": "1", "LC_ALL": "C.UTF-8", "MNIST_ROOT": "/data", "NBGRADER_EXECUTION": "autograde",
-             "JPY_PARENT_PID": "1", "A12_REPORT": "{}", "A12_GRADER": "/sock"}
+    shell = {
+        "PATH": "/evil",
+        "HOME": "/root",
+        "DDPM_QUICK": "0",
+        "DDPM_EPOCHS": "50",
+        "PYTHONPATH": "/evil",
+        "PYTHONSTARTUP": "/evil.py",
+        "GITHUB_TOKEN": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "DB_PASSWORD": "x",
+        "OMP_NUM_THREADS": "1",
+        "LC_ALL": "C.UTF-8",
+        "MNIST_ROOT": "/data",
+        "NBGRADER_EXECUTION": "autograde",
+        "JPY_PARENT_PID": "1",
+        "A12_REPORT": "{}",
+        "A12_GRADER": "/sock",
+    }
     kernel = environment.for_kernel(shell, home="/tmp")
-    assert set(kernel) == {"PATH", "HOME", "TMPDIR", "PYTHONWARNINGS", "PYTHONDONTWRITEBYTECODE", "OMP_NUM_THREADS",
-                           "LC_ALL", "MNIST_ROOT", "NBGRADER_EXECUTION", "JPY_PARENT_PID", "A12_REPORT",
-                           "IPYTHONDIR", "MPLCONFIGDIR"}
+    assert set(kernel) == {
+        "PATH",
+        "HOME",
+        "TMPDIR",
+        "PYTHONWARNINGS",
+        "PYTHONDONTWRITEBYTECODE",
+        "OMP_NUM_THREADS",
+        "LC_ALL",
+        "MNIST_ROOT",
+        "NBGRADER_EXECUTION",
+        "JPY_PARENT_PID",
+        "A12_REPORT",
+        "IPYTHONDIR",
+        "MPLCONFIGDIR",
+    }
     assert kernel["HOME"] == "/tmp" and "/evil" not in kernel["PATH"]
     instructor = environment.for_instructor(shell)
-    assert instructor["HOME"] == "/root" and not {"DDPM_QUICK", "PYTHONPATH", "GITHUB_TOKEN", "A12_GRADER"} & set(instructor)
+    assert instructor["HOME"] == "/root" and not {"DDPM_QUICK", "PYTHONPATH", "GITHUB_TOKEN", "A12_GRADER"} & set(
+        instructor
+    )

@@ -1,12 +1,13 @@
 """The committed release and solution are what `a12 release` makes from the source, and the
 release gives nothing away."""
+
 import json
 import re
 
 import nbformat
 import pytest
 
-from autograder import course
+from autograder.course import coursedir
 
 from .conftest import RELEASE, ROOT, SOLUTION, SOURCE, nbgrader_cells
 
@@ -15,10 +16,11 @@ from .conftest import RELEASE, ROOT, SOLUTION, SOURCE, nbgrader_cells
 def regenerated(tmp_path_factory):
     """Run the release command in a scratch copy of the course."""
     import shutil
+
     root = tmp_path_factory.mktemp("course")
     shutil.copy(ROOT / "nbgrader_config.py", root)
     shutil.copytree(ROOT / "source", root / "source", ignore=shutil.ignore_patterns("data", ".ipynb_checkpoints"))
-    course.release(root)
+    coursedir.release(root)
     return root
 
 
@@ -27,13 +29,14 @@ def test_release_is_up_to_date(regenerated):
     fresh = regenerated / "release" / "assignment12"
     assert json.loads((fresh / "assignment12.ipynb").read_text()) == json.loads(RELEASE.read_text())
     committed = {p.name: p.read_bytes() for p in RELEASE.parent.iterdir()}
-    assert {p.name: p.read_bytes() for p in fresh.iterdir() if p.name != "assignment12.ipynb"} == \
-        {k: v for k, v in committed.items() if k != "assignment12.ipynb"}
+    assert {p.name: p.read_bytes() for p in fresh.iterdir() if p.name != "assignment12.ipynb"} == {
+        k: v for k, v in committed.items() if k != "assignment12.ipynb"
+    }
 
 
 def test_solution_is_up_to_date(regenerated):
     fresh = nbformat.read(regenerated / "solutions" / "assignment12.ipynb", as_version=4)
-    assert course.sources_of(nbformat.read(SOLUTION, as_version=4)) == course.sources_of(fresh)
+    assert coursedir.sources_of(nbformat.read(SOLUTION, as_version=4)) == coursedir.sources_of(fresh)
 
 
 def answer_regions(path) -> list[str]:
@@ -48,11 +51,16 @@ def test_release_holds_no_answers_rules_or_hidden_tests():
     text = RELEASE.read_text()
     for marker in ("BEGIN ANSWER", "END ANSWER", "HIDDEN TESTS", "Grading:", "score(", "autograder"):
         assert marker not in text
-    release_lines = {line.strip() for cell in json.loads(text)["cells"] for line in "".join(cell["source"]).splitlines()}
+    release_lines = {
+        line.strip() for cell in json.loads(text)["cells"] for line in "".join(cell["source"]).splitlines()
+    }
     regions = answer_regions(SOURCE)
     assert len(regions) == 14 + 23  # regions in the 12 code answer cells, and the 23 free-text answers
     source_text = "\n".join("".join(c["source"]) for c in json.loads(SOURCE.read_text())["cells"])
-    outside = {line.strip() for line in re.sub(r"### BEGIN ANSWER\n.*?### END ANSWER", "", source_text, flags=re.S).splitlines()}
+    outside = {
+        line.strip()
+        for line in re.sub(r"### BEGIN ANSWER\n.*?### END ANSWER", "", source_text, flags=re.S).splitlines()
+    }
     answer_lines = {line.strip() for region in regions for line in region.splitlines()} - outside - {""}
     assert len(answer_lines) > 80
     assert not answer_lines & release_lines
@@ -82,6 +90,6 @@ def test_release_ships_the_requirements():
 
 def test_release_ships_a_validate_config_with_the_course_cell_timeout():
     """Students' Validate gets the per-cell time limit that grading has, not nbgrader's 30 s."""
-    student = course.course_config(RELEASE.parent)
-    assert student.Execute.timeout == course.course_config(ROOT).Execute.timeout >= 300
+    student = coursedir.course_config(RELEASE.parent)
+    assert student.Execute.timeout == coursedir.course_config(ROOT).Execute.timeout >= 300
     assert "jupyter lab" in (RELEASE.parent / "README.md").read_text()

@@ -1,13 +1,14 @@
 """Hostile submissions gain no point they did not earn, and each gets a result."""
+
 import tempfile
 
 import pytest
 
-from autograder.grade import grade_notebook
-from autograder.regrade import grade_in_fresh_process
+from autograder.course.regrade import grade_in_fresh_process
+from autograder.grading.grade import grade_notebook
 
 from .conftest import SOURCE
-from .hostile import ATTACKS, FULL, Attack
+from .support.hostile import ATTACKS, FULL, Attack
 
 
 def test_corpus_size():
@@ -28,8 +29,9 @@ def test_the_private_folders_of_the_checks_are_removed(tmp_path, monkeypatch):
     temp = tmp_path / "temp"
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
-    notebook = Attack("writes a file", "", SOURCE, added=["open('scratch.txt', 'w').write('x' * 1000)\n"],
-                      earned=dict(FULL)).write(tmp_path / "submission")
+    notebook = Attack(
+        "writes a file", "", SOURCE, added=["open('scratch.txt', 'w').write('x' * 1000)\n"], earned=dict(FULL)
+    ).write(tmp_path / "submission")
     report = grade_notebook(notebook, cpu_s=10)
     assert {r.item: r.points for r in report.results} == FULL
     assert list(temp.iterdir()) == []

@@ -7,6 +7,7 @@ this batch and the next; ``a12 regrade`` computes the honest points; the course 
 package are unchanged; no process of a submission outlives grading; no secret reaches the outputs
 or the feedback.
 """
+
 import hashlib
 import json
 import os
@@ -19,16 +20,26 @@ import psutil
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import ASSIGNMENT, NOTEBOOK, batch, confine, course, demo, feedback, gradebook, regrade, scoresheet
+from autograder import ASSIGNMENT, NOTEBOOK
+from autograder.course import autograde, confine, coursedir, demo, feedback, gradebook, regrade, scoresheet
 
 from .conftest import ROOT
-from .hostile import FULL, HONEST, KERNEL_ATTACKS, NOTHING, PEERS, SECRET, kernel_attack_notebook
+from .support.hostile import FULL, HONEST, KERNEL_ATTACKS, NOTHING, PEERS, SECRET, kernel_attack_notebook
 
-pytestmark = pytest.mark.skipif(confine.unavailable() is not None and not os.environ.get("CI"),
-                                reason=f"no confinement here: {confine.unavailable()}")
+pytestmark = pytest.mark.skipif(
+    confine.unavailable() is not None and not os.environ.get("CI"),
+    reason=f"no confinement here: {confine.unavailable()}",
+)
 ATTACKERS = [attack.student for attack in KERNEL_ATTACKS]
-HOSTILE_SHELL = {"DDPM_QUICK": "0", "DDPM_EPOCHS": "50", "PYTHONSTARTUP": "", "PYTHONPATH": "",
-                 "GITHUB_TOKEN": SECRET, "AWS_SECRET_ACCESS_KEY": SECRET, "A12_DB_PASSWORD": SECRET}
+HOSTILE_SHELL = {
+    "DDPM_QUICK": "0",
+    "DDPM_EPOCHS": "50",
+    "PYTHONSTARTUP": "",
+    "PYTHONPATH": "",
+    "GITHUB_TOKEN": SECRET,
+    "AWS_SECRET_ACCESS_KEY": SECRET,
+    "A12_DB_PASSWORD": SECRET,
+}
 # Written by grading, and only there: the gradebook, the autograded notebooks, the logs, the feedback.
 GRADING_OUTPUTS = ("autograded", "feedback", ".a12", "gradebook.db")
 
@@ -49,16 +60,20 @@ def gradebook_of(db_url: str, students: tuple[str, ...]) -> str:
         rows = []
         for student in students:
             notebook = gb.find_submission(ASSIGNMENT, student).notebooks[0]
-            rows += [(student, g.name, g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade)
-                     for g in sorted(notebook.grades, key=lambda g: g.name)]
-            rows += [(student, c.name, c.auto_comment, c.manual_comment) for c in sorted(notebook.comments,
-                                                                                          key=lambda c: c.name)]
+            rows += [
+                (student, g.name, g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade)
+                for g in sorted(notebook.grades, key=lambda g: g.name)
+            ]
+            rows += [
+                (student, c.name, c.auto_comment, c.manual_comment)
+                for c in sorted(notebook.comments, key=lambda c: c.name)
+            ]
             rows.append((student, "flagged", notebook.flagged))
     return json.dumps(rows)
 
 
 def auto_points(root: Path, student: str) -> dict[str, float]:
-    sheet = scoresheet.read(course.db_url(root))
+    sheet = scoresheet.read(coursedir.db_url(root))
     row = next(r for r in sheet.rows if r.student == student)
     return {i.item: row.points[i.item] for i in sheet.items if i.kind == "auto"}
 
@@ -80,8 +95,10 @@ def attacked(tmp_path_factory, mnist_root):
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise SystemExit('shadowed')")
     (folder / SECRET / "startup.py").write_text("raise SystemExit('startup')")
-    submissions = {"ana": demo.student_notebook(root, demo.DemoStudent("ana", "")),
-                   "blank": demo.student_notebook(root, demo.DemoStudent("blank", "", blank=True))}
+    submissions = {
+        "ana": demo.student_notebook(root, demo.DemoStudent("ana", "")),
+        "blank": demo.student_notebook(root, demo.DemoStudent("blank", "", blank=True)),
+    }
     submissions.update({attack.student: kernel_attack_notebook(root, attack) for attack in KERNEL_ATTACKS})
     for student, nb in submissions.items():
         target = root / "submitted" / student / ASSIGNMENT / NOTEBOOK
@@ -92,27 +109,45 @@ def attacked(tmp_path_factory, mnist_root):
             path = root / "submitted" / attack.student / ASSIGNMENT / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
-    package = Path(confine.PACKAGE)
+    package = Path(confine.PACKAGE_DIR)
     before = tree_hash(root, GRADING_OUTPUTS), tree_hash(package), tree_hash(Path(sys.prefix))
     lines = []
     with pytest.MonkeyPatch.context() as patch:
-        hostile = dict(HOSTILE_SHELL, HOME=str(home), MNIST_ROOT=str(mnist_root), PYTHONPATH=str(shadow.parent),
-                       PYTHONSTARTUP=str(folder / SECRET / "startup.py"))
+        hostile = dict(
+            HOSTILE_SHELL,
+            HOME=str(home),
+            MNIST_ROOT=str(mnist_root),
+            PYTHONPATH=str(shadow.parent),
+            PYTHONSTARTUP=str(folder / SECRET / "startup.py"),
+        )
         for name, value in hostile.items():
             patch.setenv(name, value)
-        first = batch.autograde(root, workers=2, progress=lines.append)
+        first = autograde.autograde(root, workers=2, progress=lines.append)
         right_after = tree_hash(root / "autograded")
-        first_grades = gradebook_of(course.db_url(root), PEERS)
+        first_grades = gradebook_of(coursedir.db_url(root), PEERS)
         time.sleep(12)  # longer than the detached process waits before it strikes
         later = tree_hash(root / "autograded")
         files, _ = feedback.generate(root, ATTACKERS)
-        second = batch.autograde(root, list(PEERS), workers=2, force=True, progress=lines.append)
-        second_grades = gradebook_of(course.db_url(root), PEERS)
-        reports, differences = regrade.regrade(root, course.db_url(root), progress=lines.append)
+        second = autograde.autograde(root, list(PEERS), workers=2, force=True, progress=lines.append)
+        second_grades = gradebook_of(coursedir.db_url(root), PEERS)
+        reports, differences = regrade.regrade(root, coursedir.db_url(root), progress=lines.append)
     after = tree_hash(root, GRADING_OUTPUTS), tree_hash(package), tree_hash(Path(sys.prefix))
-    return dict(root=root, home=home, first=first, second=second, first_grades=first_grades,
-                second_grades=second_grades, right_after=right_after, later=later, before=before, after=after,
-                feedback=files, reports=reports, differences=differences, lines=lines)
+    return dict(
+        root=root,
+        home=home,
+        first=first,
+        second=second,
+        first_grades=first_grades,
+        second_grades=second_grades,
+        right_after=right_after,
+        later=later,
+        before=before,
+        after=after,
+        feedback=files,
+        reports=reports,
+        differences=differences,
+        lines=lines,
+    )
 
 
 def test_the_batches_ran(attacked):
@@ -153,8 +188,9 @@ def test_no_process_of_a_submission_outlives_grading(attacked):
     root = str(attacked["root"])
     left = []
     for process in psutil.process_iter(["cmdline", "cwd"]):
-        if any("ipykernel_launcher" in part for part in process.info["cmdline"] or []) and \
-                (process.info["cwd"] or "").startswith(root):
+        if any("ipykernel_launcher" in part for part in process.info["cmdline"] or []) and (
+            process.info["cwd"] or ""
+        ).startswith(root):
             left.append(process.pid)
     assert left == []
 
@@ -175,15 +211,15 @@ def test_attacks_that_fooled_the_kernel_are_flagged_and_reported(attacked):
     # The kernel's own 12.5c cell said 3 (12.6d's visible assert fails before the rewritten call). (A warm
     # kernel has imported the real autograder.notebook: the package submitted beside the notebook loses there.)
     assert "12.5c" in {d["item"] for d in by_student["rewrite"].disagreements}
-    assert "rewrite: flagged" in batch.summary_text(attacked["first"])
-    rows = {r.student: r for r in scoresheet.read(course.db_url(attacked["root"]), root=attacked["root"]).rows}
+    assert "rewrite: flagged" in autograde.summary_text(attacked["first"])
+    rows = {r.student: r for r in scoresheet.read(coursedir.db_url(attacked["root"]), root=attacked["root"]).rows}
     assert rows["rewrite"].flagged and any("12.5c" in note for note in rows["rewrite"].notes)
     assert not rows["ana"].flagged and rows["ana"].notes == []
 
 
 def test_a_manual_score_on_an_auto_graded_item_is_caught_by_regrade(attacked):
     root = attacked["root"]
-    db_url = course.db_url(root)
+    db_url = coursedir.db_url(root)
     with Gradebook(db_url) as gb:
         grade = gb.find_grade("test_12_6d_sample_from_model", "assignment12", ASSIGNMENT, "blank")
         grade.manual_score = 2
@@ -191,8 +227,10 @@ def test_a_manual_score_on_an_auto_graded_item_is_caught_by_regrade(attacked):
     try:
         _, differences = regrade.regrade(root, db_url, ["blank"])
         assert [(d.item, d.gradebook, d.independent, d.manual) for d in differences] == [("12.6d", 2, 0, True)]
-        outcome = batch.Outcome("blank", "graded", 0, 13, 1.0, overrides=gradebook.manual_overrides(db_url, "blank"))
-        assert "blank: test_12_6d_sample_from_model has a manual score of 2" in batch.summary_text([outcome])
+        outcome = autograde.Outcome(
+            "blank", "graded", 0, 13, 1.0, overrides=gradebook.manual_overrides(db_url, "blank")
+        )
+        assert "blank: test_12_6d_sample_from_model has a manual score of 2" in autograde.summary_text([outcome])
     finally:
         with Gradebook(db_url) as gb:
             gb.find_grade("test_12_6d_sample_from_model", "assignment12", ASSIGNMENT, "blank").manual_score = None

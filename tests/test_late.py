@@ -1,5 +1,6 @@
 """Late submissions: the course's penalty plugin, times as nbgrader reads them, and the whole pipeline
 (`a12 release --due`, `a12 collect --times`, `a12 autograde`, an extension, `a12 export`)."""
+
 import csv
 from datetime import datetime, timedelta
 
@@ -8,10 +9,10 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 
-from autograder import course, demo, late
+from autograder.course import coursedir, demo, late
 
 from .conftest import ROOT
-from .test_workflow import a12
+from .support.workflow import a12
 
 DAY = 24 * 3600
 
@@ -62,7 +63,7 @@ def exported(tmp_path_factory, mnist_root):
         patch.setenv("MNIST_ROOT", str(mnist_root))
         a12(root, "collect", download, "--times", folder / "times.csv")
         a12(root, "autograde", "--workers", 2)
-    with Gradebook(course.db_url(root)) as gb:
+    with Gradebook(coursedir.db_url(root)) as gb:
         for student, (_, extension) in STUDENTS.items():
             submission = gb.find_submission("assignment12", student)
             submission.extension = extension
@@ -77,7 +78,7 @@ def exported(tmp_path_factory, mnist_root):
 
 def test_nbgrader_reads_the_times_and_the_due_date(exported):
     root, _ = exported
-    with Gradebook(course.db_url(root)) as gb:
+    with Gradebook(coursedir.db_url(root)) as gb:
         assert gb.find_assignment("assignment12").duedate == datetime(2027, 1, 15, 22, 59)
         assert gb.find_submission("assignment12", "late").timestamp == datetime(2027, 1, 17, 9, 0)
         assert gb.find_submission("assignment12", "unknown").timestamp is None
@@ -87,10 +88,18 @@ def test_export_shows_times_lateness_penalty_and_both_totals(exported):
     _, rows = exported
     for row in rows.values():  # the blank release: 0 auto-graded points, 29 for the free-text answers
         assert row["total (42)"] == "29" and row["due"] in ("2027-01-15 22:59:00 UTC", "2027-01-17 22:59:00 UTC")
-    assert [rows["ontime"][c] for c in ("submitted", "late by", "late penalty", "total after penalty (42)")] == \
-        ["2027-01-15 22:00:00 UTC", "", "", "29"]
-    assert [rows["late"][c] for c in ("submitted", "late by", "late penalty", "total after penalty (42)")] == \
-        ["2027-01-17 09:00:00 UTC", "1 d 10 h", "5.8", "23.2"]
+    assert [rows["ontime"][c] for c in ("submitted", "late by", "late penalty", "total after penalty (42)")] == [
+        "2027-01-15 22:00:00 UTC",
+        "",
+        "",
+        "29",
+    ]
+    assert [rows["late"][c] for c in ("submitted", "late by", "late penalty", "total after penalty (42)")] == [
+        "2027-01-17 09:00:00 UTC",
+        "1 d 10 h",
+        "5.8",
+        "23.2",
+    ]
     assert rows["extended"]["due"] == "2027-01-17 22:59:00 UTC" and rows["extended"]["late penalty"] == ""
     assert rows["extended"]["total after penalty (42)"] == "29"
     assert rows["unknown"]["submitted"] == "unknown" and rows["unknown"]["total after penalty (42)"] == "29"

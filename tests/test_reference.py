@@ -1,13 +1,14 @@
 """One source of truth: the notebook's code equals autograder.provided and autograder.reference,
 and the reference earns every auto-graded point."""
+
 import ast
 import inspect
 
 import torch
 
 from autograder import provided, reference
-from autograder.checks import all_checks, run_check
-from autograder.namespace import student_namespace
+from autograder.grading.checks import all_checks, run_check
+from autograder.grading.namespace import student_namespace
 
 from .conftest import SOLUTION, SOURCE, nbgrader_cells
 
@@ -20,7 +21,7 @@ def notebook_definitions(path) -> dict[str, str]:
     for cell in nbgrader_cells(path):
         if cell["cell_type"] != "code":
             continue
-        source = "\n".join(l for l in "".join(cell["source"]).splitlines() if not l.startswith("%"))
+        source = "\n".join(line for line in "".join(cell["source"]).splitlines() if not line.startswith("%"))
         for node in ast.parse(source).body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 assert node.name not in definitions, f"{node.name} is defined twice"

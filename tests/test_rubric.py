@@ -1,69 +1,103 @@
-"""The source notebook's nbgrader metadata adds up to the score sheet's 42 points."""
+"""``autograder.rubric`` is the score sheet: the course owner's text, the source notebook's nbgrader
+metadata, its questions and the checks all agree with it."""
+
 import re
-from collections import Counter
 
-from autograder.checks import all_checks
+import pytest
 
-from .conftest import SOURCE, nbgrader_cells
+from autograder import rubric
+from autograder.grading.checks import all_checks
 
-# The score sheet's items (shared/README.md): auto-graded ones with their points, then manual ones.
-AUTO = {"12.2a": 1, "12.2c": 1, "12.5c": 3, "12.6d": 2, "12.7c": 2, "12.8c": 1, "12.8e": 1, "12.8f": 1, "12.8g": 1}
-MANUAL = {"12.2b": 2, "12.4b": 2, "12.4c": 3, "12.5a": 1, "12.5b": 1, "12.5d": 1, "12.5f": 1, "12.6a": 1,
-          "12.6b": 2, "12.6c": 1, "12.6e": 1, "12.6f": 1, "12.6g": 1, "12.7b": 2, "12.7e": 1, "12.8b": 1,
-          "12.8h": 1, "12.9a": 1, "12.9b": 1, "12.9c": 1, "12.9d": 1, "12.9e": 1, "12.9f": 1}
-SECTIONS = {"12.2": 4, "12.4": 5, "12.5": 7, "12.6": 9, "12.7": 5, "12.8": 6, "12.9": 6}
+from .conftest import ROOT, SOURCE, nbgrader_cells, unavailable
+
+SCORE_SHEET = ROOT.parent / "shared" / "spec" / "assignment12-score-sheet.txt"
 
 
-def graded_items() -> dict[str, tuple[str, float]]:
-    """Item (like "12.6d") -> (kind, points), read from the grade cells' ids and points."""
-    items = {}
-    for cell in nbgrader_cells(SOURCE):
-        meta = cell["metadata"]["nbgrader"]
-        if meta.get("grade"):
-            kind = "manual" if meta.get("solution") else "auto"
-            match = re.match(r"(?:answer|test)_(\d+)_(\d+)([a-z])_", meta["grade_id"])
-            assert match, meta["grade_id"]
-            item = f"{match[1]}.{match[2]}{match[3]}"
-            assert item not in items, f"two grade cells for {item}"
-            items[item] = (kind, float(meta["points"]))
-    return items
+def grade_cells() -> dict[str, dict]:
+    """The source notebook's grade cells by grade_id: their nbgrader metadata and cell type."""
+    return {
+        c["metadata"]["nbgrader"]["grade_id"]: {**c["metadata"]["nbgrader"], "cell_type": c["cell_type"]}
+        for c in nbgrader_cells(SOURCE)
+        if c["metadata"]["nbgrader"].get("grade")
+    }
 
 
-def test_points_add_up_to_42():
-    items = graded_items()
-    assert sum(points for _, points in items.values()) == 42
+def test_the_score_sheet_text_has_the_same_items_and_points():
+    """Item lines such as "12.2 b Add comment(b) Describe ... (2 points)" and section lines."""
+    if not SCORE_SHEET.is_file():
+        unavailable(f"the course owner's score sheet is not beside the repository ({SCORE_SHEET})")
+    text = SCORE_SHEET.read_text(encoding="utf-8")
+    items = {
+        f"{s}{letter}": int(points)
+        for s, letter, points in re.findall(r"^(12\.\d) ([a-z]) Add comment.*\((\d+) points?\)\s*$", text, re.M)
+    }
+    sections = {s: int(points) for s, points in re.findall(r"^(12\.\d) [^\n]*\((\d+) points\)¶", text, re.M)}
+    assert items == {item.item: item.points for item in rubric.ITEMS}
+    assert sections == rubric.sections()
+    assert sum(items.values()) == rubric.TOTAL == 42
 
 
-def test_every_item_has_the_score_sheets_points_and_kind():
-    items = graded_items()
-    assert {i: p for i, (k, p) in items.items() if k == "auto"} == AUTO
-    assert {i: p for i, (k, p) in items.items() if k == "manual"} == MANUAL
-    assert sum(AUTO.values()) == 13 and sum(MANUAL.values()) == 29
+def test_every_grade_cell_is_an_item_with_its_points_and_kind():
+    cells = grade_cells()
+    assert set(cells) == set(rubric.BY_GRADE_CELL)
+    for item in rubric.ITEMS:
+        meta = cells[item.grade_cell]
+        assert meta["points"] == item.points, item.item
+        assert (meta["cell_type"], bool(meta.get("solution"))) == (("code", False) if item.auto else ("markdown", True))
+    assert sum(rubric.AUTO.values()) + sum(rubric.MANUAL.values()) == rubric.TOTAL
 
 
-def test_section_totals():
-    totals = Counter()
-    for item, (_, points) in graded_items().items():
-        totals[item[:4]] += points
-    assert totals == SECTIONS
+def test_answer_cells_are_the_students_and_come_before_their_test():
+    order = [c["metadata"]["nbgrader"]["grade_id"] for c in nbgrader_cells(SOURCE)]
+    answers = {
+        c["metadata"]["nbgrader"]["grade_id"]
+        for c in nbgrader_cells(SOURCE)
+        if c["metadata"]["nbgrader"].get("solution")
+    }
+    for item in rubric.ITEMS:
+        assert item.answer_cells and set(item.answer_cells) <= answers, item.item
+        assert all(order.index(cell) <= order.index(item.grade_cell) for cell in item.answer_cells), item.item
 
 
-def test_checks_match_the_test_cells():
-    """Each check carries the points of its test cell, and every test cell has a check."""
-    tests = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
-             for c in nbgrader_cells(SOURCE) if c["metadata"]["nbgrader"].get("grade")
-             and not c["metadata"]["nbgrader"].get("solution")}
-    assert {check.test_cell: check.max_points for check in all_checks()} == tests
-    for check in all_checks():
-        assert f'score("{check.item}")' in "".join(
-            next(c["source"] for c in nbgrader_cells(SOURCE) if c["metadata"]["nbgrader"]["grade_id"] == check.test_cell))
+def test_hidden_tests_score_their_own_item():
+    sources = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in nbgrader_cells(SOURCE)}
+    for item in rubric.ITEMS:
+        if item.auto:
+            assert re.findall(r'score\("([\d.a-z]+)"\)', sources[item.grade_cell]) == [item.item]
+
+
+def test_sections_state_their_points():
+    headings = {
+        c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+        for c in nbgrader_cells(SOURCE)
+        if c["cell_type"] == "markdown"
+    }
+    found = {}
+    for text in headings.values():
+        for section, points in re.findall(r"^## (12\.\d) [^\n]*\((\d+) points\)", text, re.M):
+            found[section] = int(points)
+    assert found == rubric.sections()
 
 
 def test_question_text_states_the_points():
     """Students see each item's letter and points in its question: "**(b)** ... *(2 points)*"."""
-    questions = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
-                 for c in nbgrader_cells(SOURCE) if c["cell_type"] == "markdown"}
-    for item, points in {**AUTO, **MANUAL}.items():
-        text = questions["question_" + item.replace(".", "_")]
-        unit = "point" if points == 1 else "points"
-        assert f"**({item[-1]})**" in text and f"*({points} {unit})*" in text, item
+    questions = {
+        c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+        for c in nbgrader_cells(SOURCE)
+        if c["cell_type"] == "markdown"
+    }
+    for item in rubric.ITEMS:
+        text = questions[item.question]
+        unit = "point" if item.points == 1 else "points"
+        assert f"**({item.letter})**" in text and f"*({item.points} {unit})*" in text, item.item
+
+
+def test_one_check_per_auto_item():
+    assert [check.item for check in all_checks()] == list(rubric.AUTO)
+
+
+def test_item_of_grade_cells():
+    assert rubric.item_of("test_12_6d_sample_from_model") == "12.6d"
+    assert rubric.item_of("answer_12_9f_very_large_beta") == "12.9f"
+    with pytest.raises(ValueError, match="not a grade cell"):
+        rubric.item_of("answer_12_9z_made_up")

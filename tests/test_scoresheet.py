@@ -1,25 +1,13 @@
 """The 42-point score sheet from the gradebook: items, ungraded marks, totals, CSV, table, HTML."""
+
 import csv
 
 from nbgrader.api import Gradebook
 
-from autograder import scoresheet
+from autograder.course import scoresheet
+from autograder.rubric import AUTO, MANUAL, RUBRIC, sections
 
-from .test_gradebook import autograded
-from .test_rubric import AUTO, MANUAL, SECTIONS
-
-
-def grade_by_hand(url, student, points):
-    with Gradebook(url) as gb:
-        for grade in gb.find_submission("assignment12", student).notebooks[0].grades:
-            if grade.cell.cell_type == "markdown":
-                grade.manual_score, grade.needs_manual_grade = points, False
-        gb.db.commit()
-
-
-def test_item_of_grade_cells():
-    assert scoresheet.item_of("test_12_6d_sample_from_model") == "12.6d"
-    assert scoresheet.item_of("answer_12_9f_very_large_beta") == "12.9f"
+from .support.gradebooks import autograded, grade_by_hand
 
 
 def test_items_in_rubric_order_with_kinds_points_and_sections(gradebook_url):
@@ -27,11 +15,11 @@ def test_items_in_rubric_order_with_kinds_points_and_sections(gradebook_url):
     assert [i.item for i in sheet.items] == sorted({**AUTO, **MANUAL})
     assert {i.item: i.max_points for i in sheet.items if i.kind == "auto"} == AUTO
     assert {i.item: i.max_points for i in sheet.items if i.kind == "manual"} == MANUAL
-    assert sheet.sections == SECTIONS and sheet.max_points == 42
+    assert sheet.sections == sections() and sheet.max_points == 42
 
 
 def test_free_text_answers_not_graded_yet_are_marked_not_counted(tmp_path, gradebook_url):
-    autograded(gradebook_url, "ada", {**{f"test_{i.replace('.', '_')}": 0 for i in AUTO}, "test_12_6d_sample_from_model": 2.0})
+    autograded(gradebook_url, "ada", {**{RUBRIC[i].grade_cell: 0 for i in AUTO}, "test_12_6d_sample_from_model": 2.0})
     autograded(gradebook_url, "bob", {})
     grade_by_hand(gradebook_url, "bob", 1.0)
     with Gradebook(gradebook_url) as gb:

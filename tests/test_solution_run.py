@@ -1,10 +1,11 @@
-"""autograder.solution_run: a saved run's losses read back and judged, a real kernel's run saved with
+"""autograder.course.solution_run: a saved run's losses read back and judged, a real kernel's run saved with
 its outputs, and the committed solution's losses against the score sheet's."""
+
 import nbformat
 import pytest
 from nbformat.v4 import new_output
 
-from autograder import solution_run
+from autograder.course import solution_run
 
 from .conftest import SOLUTION
 
@@ -44,7 +45,8 @@ def test_losses_out_of_bounds_are_named():
     reports = dict(REPORTS, train_model="training loss 0.025, validation loss 0.0191\n900.0 examples/sec on cpu\n")
     assert solution_run.check(solution_run.read_run(with_outputs(FULL_RUN, reports))) == [
         "train_model: training loss 0.025 after 20 epochs is outside [0.0176, 0.0216] "
-        "(0.9 to 1.1 times the score sheet's 0.0196 after 20)"]
+        "(0.9 to 1.1 times the score sheet's 0.0196 after 20)"
+    ]
     three_epochs = with_outputs("full mode: 55000 training images, 3 epochs\n", reports)
     assert solution_run.check(solution_run.read_run(three_epochs)) == []
 
@@ -67,14 +69,23 @@ def test_the_committed_solution_reports_the_score_sheets_losses():
 def test_run_solution_runs_in_the_chosen_mode_and_saves_the_outputs(tmp_path):
     """A real kernel runs a small stand-in for the solution: the real mode cell, training cells that print
     and show a progress bar, which is not saved."""
-    cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in nbformat.read(SOLUTION, as_version=4).cells}
-    trains = ("%matplotlib inline\nimport os, matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()\n"
-              "print(f'training loss 0.05, validation loss 0.04 (MNIST_ROOT={os.environ[\"MNIST_ROOT\"]})')\n"
-              "print('10.0 examples/sec on cpu')\n"
-              "for _ in progress(range(3)): pass")
+    cells = {
+        cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in nbformat.read(SOLUTION, as_version=4).cells
+    }
+    trains = (
+        "%matplotlib inline\nimport os, matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()\n"
+        "print(f'training loss 0.05, validation loss 0.04 (MNIST_ROOT={os.environ[\"MNIST_ROOT\"]})')\n"
+        "print('10.0 examples/sec on cpu')\n"
+        "for _ in progress(range(3)): pass"
+    )
     device = nbformat.v4.new_code_cell("import torch\ndevice = torch.device('cpu')")
-    nb = nbformat.v4.new_notebook(cells=[device, cells["quick_mode"]] + [
-        nbformat.v4.new_code_cell(trains, metadata={"nbgrader": {"grade_id": grade_id}}) for grade_id in solution_run.SCORE_SHEET])
+    nb = nbformat.v4.new_notebook(
+        cells=[device, cells["quick_mode"]]
+        + [
+            nbformat.v4.new_code_cell(trains, metadata={"nbgrader": {"grade_id": grade_id}})
+            for grade_id in solution_run.SCORE_SHEET
+        ]
+    )
     notebook = tmp_path / "assignment12.ipynb"
     nbformat.write(nb, notebook)
     lines = []
@@ -87,5 +98,10 @@ def test_run_solution_runs_in_the_chosen_mode_and_saves_the_outputs(tmp_path):
     assert "image/png" in saved.cells[2].outputs[0].data and len(saved.cells[2].outputs) == 2
     assert "device: cpu; a full run takes about 3 hours" in saved.cells[1].outputs[0].text
     assert [line.split(" (")[0] for line in lines] == [
-        "cell 1/4 ", "cell 2/4 quick_mode", "cell 3/4 train_model", "  figure 1", "cell 4/4 train_model_conditional",
-        "  figure 1"]
+        "cell 1/4 ",
+        "cell 2/4 quick_mode",
+        "cell 3/4 train_model",
+        "  figure 1",
+        "cell 4/4 train_model_conditional",
+        "  figure 1",
+    ]

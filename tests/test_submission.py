@@ -1,4 +1,5 @@
 """Malformed notebooks get a clear error of their own, and grading of the others goes on."""
+
 import json
 import shutil
 import subprocess
@@ -6,9 +7,9 @@ import sys
 
 import pytest
 
-from autograder import course
-from autograder.grade import grade_notebook
-from autograder.submission import SubmissionError, read_submission
+from autograder.course import coursedir
+from autograder.grading.grade import grade_notebook
+from autograder.grading.submission import SubmissionError, read_submission
 
 from .conftest import SOURCE
 
@@ -55,7 +56,9 @@ def test_huge_notebook_is_refused_before_reading(tmp_path):
 
 def test_deleted_answer_cell_costs_only_its_item(tmp_path):
     nb = notebook_json()
-    nb["cells"] = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") != "generate_noisy_samples"]
+    nb["cells"] = [
+        c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") != "generate_noisy_samples"
+    ]
     results = {r.item: r for r in grade_notebook(write(tmp_path / "assignment12.ipynb", nb)).results}
     assert results["12.2c"].points == 0 and "missing" in results["12.2c"].reasons[0]
     assert sum(r.points for r in results.values()) == 12
@@ -63,7 +66,9 @@ def test_deleted_answer_cell_costs_only_its_item(tmp_path):
 
 def test_duplicated_answer_cell_runs_both_in_order(tmp_path):
     nb = notebook_json()
-    index = next(i for i, c in enumerate(nb["cells"]) if c["metadata"].get("nbgrader", {}).get("grade_id") == "sample_from_model")
+    index = next(
+        i for i, c in enumerate(nb["cells"]) if c["metadata"].get("nbgrader", {}).get("grade_id") == "sample_from_model"
+    )
     wrong = dict(nb["cells"][index], source="def sample_from_model(x, model, beta, device=device):\n    return x, []\n")
     nb["cells"].insert(index + 1, wrong)
     report = grade_notebook(write(tmp_path / "assignment12.ipynb", nb))
@@ -75,20 +80,29 @@ def test_duplicated_answer_cell_runs_both_in_order(tmp_path):
 def test_regrade_goes_on_past_malformed_submissions(course_with_gradebook):
     """`a12 regrade` over a class: every malformed notebook is reported, the good one graded."""
     root, students = course_with_gradebook
-    done = subprocess.run([sys.executable, "-m", "autograder.cli", "regrade"], cwd=root,
-                          capture_output=True, text=True, env=course.nbgrader_env())
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.course.cli", "regrade"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=coursedir.nbgrader_env(),
+    )
     assert done.returncode == 0, done.stderr
     for student, message in students.items():
         if message:
-            assert any(line.startswith(f"{student}: cannot be graded automatically") and message in line
-                       for line in done.stdout.splitlines()), (student, done.stdout)
+            assert any(
+                line.startswith(f"{student}: cannot be graded automatically") and message in line
+                for line in done.stdout.splitlines()
+            ), (student, done.stdout)
     assert f"{len(students)} submissions re-graded" in done.stdout
 
 
 @pytest.fixture
 def course_with_gradebook(course, tmp_path):
     students = {"good": None}
-    for name, (content, message) in list(MALFORMED.items())[:4] + [("metadata stripped", MALFORMED["metadata stripped"])]:
+    for name, (content, message) in list(MALFORMED.items())[:4] + [
+        ("metadata stripped", MALFORMED["metadata stripped"])
+    ]:
         students[name.replace(" ", "-")] = message
         folder = course / "submitted" / name.replace(" ", "-") / "assignment12"
         folder.mkdir(parents=True)

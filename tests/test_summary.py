@@ -1,15 +1,17 @@
 """The score sheet's HTML summary: distributions, and the items most students missed."""
+
 import re
 
-from autograder import scoresheet, summary
+from autograder.course import scoresheet, summary
 
-from .test_gradebook import autograded
-from .test_scoresheet import grade_by_hand
+from .support.gradebooks import autograded, grade_by_hand
 
 
 def test_the_html_summary_marks_items_most_students_missed(tmp_path, gradebook_url):
-    for student, scores in (("ada", {"test_12_6d_sample_from_model": 2.0, "test_12_2a_closed_form_noisy_images": 1.0}),
-                            ("bob", {"test_12_6d_sample_from_model": 2.0})):
+    for student, scores in (
+        ("ada", {"test_12_6d_sample_from_model": 2.0, "test_12_2a_closed_form_noisy_images": 1.0}),
+        ("bob", {"test_12_6d_sample_from_model": 2.0}),
+    ):
         autograded(gradebook_url, student, scores)
         grade_by_hand(gradebook_url, student, 1.0)
     page = summary.write_html(scoresheet.read(gradebook_url), tmp_path / "summary.html").read_text()

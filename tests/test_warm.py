@@ -1,7 +1,8 @@
-"""``a12 autograde``'s warm workers (autograder.warm): a kernel forked in advance must be set up as
+"""``a12 autograde``'s warm workers (autograder.course.warm): a kernel forked in advance must be set up as
 a started one (in its jail), and the warm grader must grade the notebook. A student cell added at the end of
 the reference solution reports what the kernel sees; the same notebook under plain ``nbgrader
 autograde`` (every process started fresh) is the comparison."""
+
 import json
 import subprocess
 import sys
@@ -9,7 +10,8 @@ import sys
 import nbformat
 import pytest
 
-from autograder import ASSIGNMENT, NOTEBOOK, batch, confine, course, demo, warm
+from autograder import ASSIGNMENT, NOTEBOOK
+from autograder.course import autograde, confine, coursedir, demo, warm
 
 from .conftest import ROOT
 
@@ -34,8 +36,10 @@ if "IPYTHONDIR" in os.environ:  # in the kernel, not in the grader's sandbox
         "environment": sorted(os.environ),
     }))
 """
-PROBED = [demo.DemoStudent(name, "the reference, and a cell that reports on its kernel",
-                           added={"sample_every_digit": PROBE}) for name in ("pia", "pim", "pop")]
+PROBED = [
+    demo.DemoStudent(name, "the reference, and a cell that reports on its kernel", added={"sample_every_digit": PROBE})
+    for name in ("pia", "pim", "pop")
+]
 SET_BY_A12 = {"MKL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"}
 # Set for a started kernel by jupyter_client's launcher and by bwrap (the working folder); by torch, at times.
 SET_WHEN_STARTED = {"JPY_PARENT_PID", "PWD", "TORCHINDUCTOR_CACHE_DIR"}
@@ -58,9 +62,14 @@ def graded(tmp_path_factory, mnist_root):
         nbformat.write(demo.student_notebook(root, student), target)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MNIST_ROOT", str(mnist_root))
-        outcomes = batch.autograde(root, ["pia", "pim"], workers=2)
-        plain = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--student", "pop"],
-                               cwd=root, env=course.nbgrader_env(), capture_output=True, text=True)
+        outcomes = autograde.autograde(root, ["pia", "pim"], workers=2)
+        plain = subprocess.run(
+            [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--student", "pop"],
+            cwd=root,
+            env=coursedir.nbgrader_env(),
+            capture_output=True,
+            text=True,
+        )
     assert plain.returncode == 0, plain.stderr[-2000:]
     return root, outcomes
 
@@ -92,5 +101,5 @@ def test_a_warm_kernel_is_set_up_as_a_started_one(graded):
 
 def test_a_missing_kernel_provisioner_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setattr(warm, "PROVISIONER", "a12-not-installed")
-    with pytest.raises(course.CourseError, match=r"pip install -e \."):
+    with pytest.raises(coursedir.CourseError, match=r"pip install -e \."):
         warm.Server(tmp_path, {})

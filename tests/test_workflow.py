@@ -1,46 +1,22 @@
 """The instructor's workflow end to end with real nbgrader runs: an LMS zip collected, autograded in
 parallel, graded by hand, exported to the 42-point score sheet, feedback made, and graded again.
 
-Five students (autograder.demo.STUDENTS): the reference, the blank release, two with seeded mistakes
+Five students (autograder.course.demo.STUDENTS): the reference, the blank release, two with seeded mistakes
 and one whose kernel dies midway; then one whose notebook runs past the time limit. The auto points
 are the independent grader's: a run that stops midway changes none of them, and is flagged.
 """
+
 import csv
 
 import nbformat
 import pytest
 
-from autograder import cli, course, demo
-from autograder.plugins.grading_rules import is_rules_cell
+from autograder.course import coursedir, demo
+from autograder.course.plugins.grading_rules import is_rules_cell
+from autograder.rubric import AUTO, MANUAL
 
 from .conftest import ROOT
-from .test_rubric import AUTO, MANUAL
-
-STUDENTS = [s.name for s in demo.STUDENTS]
-EXPECTED_AUTO = {
-    "ada": AUTO,
-    "bob": {item: 0 for item in AUTO},
-    "noah": {**AUTO, "12.6d": 1, "12.8f": 0},
-    "mia": {**AUTO, "12.5c": 2},
-    "leo": AUTO,
-}
-ZOE = demo.DemoStudent("zoe", "sleeps before the first test cell",
-                       added={"closed_form_noisy_images": "import time\ntime.sleep(3600)"})
-
-
-def a12(root, *args):
-    assert cli.main(["--course", str(root), *map(str, args)]) == 0
-
-
-def export(root):
-    a12(root, "export")
-    with open(root / "export" / "assignment12-scores.csv") as f:
-        return {row["student"]: row for row in csv.DictReader(f)}
-
-
-def points(row, item):
-    kind = "auto" if item in AUTO else "manual"
-    return row[f"{item} ({kind}, {({**AUTO, **MANUAL})[item]:g})"]
+from .support.workflow import EXPECTED_AUTO, STUDENTS, ZOE, a12, export, points
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +28,8 @@ def graded(tmp_path_factory, mnist_root):
         patch.setenv("MNIST_ROOT", str(mnist_root))
         a12(root, "collect", demo.lms_zip(root, demo.STUDENTS, folder / "download.zip"), "--names", "canvas")
         a12(root, "autograde", "--workers", 2)
-        demo.grade_by_hand(course.db_url(root), "ada")
-        demo.grade_by_hand(course.db_url(root), "noah", {"answer_12_2b_interpret_noisy_images": 1})
+        demo.grade_by_hand(coursedir.db_url(root), "ada")
+        demo.grade_by_hand(coursedir.db_url(root), "noah", {"answer_12_2b_interpret_noisy_images": 1})
         yield root
 
 
@@ -84,13 +60,20 @@ def test_grades_go_to_canvas_by_user_id(graded):
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Assignment 12"]
     assert rows[1][0] == "Points Possible" and rows[1][-1] == "42"
     ids = {s.name: str(1000 + number) for number, s in enumerate(demo.STUDENTS, start=1)}
-    assert {row[1]: row[-1] for row in rows[2:]} == {ids["ada"]: "42", ids["noah"]: "39", ids["bob"]: "0",
-                                                     ids["mia"]: "", ids["leo"]: ""}
+    assert {row[1]: row[-1] for row in rows[2:]} == {
+        ids["ada"]: "42",
+        ids["noah"]: "39",
+        ids["bob"]: "0",
+        ids["mia"]: "",
+        ids["leo"]: "",
+    }
 
 
 def test_the_kernel_death_is_explained_in_the_test_cells(graded):
     nb = nbformat.read(graded / "autograded/leo/assignment12/assignment12.ipynb", as_version=4)
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_12_8g_sample_every_digit")
+    cell = next(
+        c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_12_8g_sample_every_digit"
+    )
     assert "kernel died" in cell.outputs[0].text and cell.outputs[-1].data["text/plain"] == "1.0"
 
 

@@ -1,0 +1,389 @@
+"""``a12 autograde``: autograde every submission with nbgrader, in parallel worker processes.
+
+nbgrader autogrades one submission after another, and SQLite takes one writer at a time. Here each
+student is a worker process running ``nbgrader autograde --student S`` on its own copy of the
+gradebook, with its share of the CPU cores (``OMP_NUM_THREADS``) and a time limit per submission.
+The workers are warm (``autograder.course.warm``): nbgrader, the kernel and the grader start without
+importing nbgrader, PyTorch and torchvision again.
+This process alone writes to the course's gradebook (``autograder.course.gradebook``: SQLite or
+PostgreSQL): it merges each student's results as that worker finishes. With a Dask scheduler's
+address, the workers are a cluster's instead (``autograder.course.cluster``), and the merge is the same.
+One submission's failure never stops the others:
+
+- the time limit or a dead kernel stops a notebook midway: the cells not run score 0 and say why
+  (``plugins.LimitedExecute``), the rest keep their points;
+- nbgrader fails, or outlives the limit plus a grace period and is killed: the notebook is graded
+  again without running it, every auto-graded item 0 with the reason in its test cell, so the
+  free-text answers can still be graded in formgrader;
+- the notebook cannot be read (``autograder.grading.submission``: not JSON, not nbformat 4, no nbgrader
+  metadata), or nbgrader fails on both tries: every auto-graded item gets 0 in the gradebook, and
+  the reader's or nbgrader's message says why.
+
+Each of these is flagged for review, reported at the end, and logged in ``.a12/logs/<student>.log``.
+"""
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+
+from autograder import ASSIGNMENT, NOTEBOOK
+from autograder.course import confine, coursedir, environment, gradebook, mnist, warm
+from autograder.course.collect import STUDENT_ID
+from autograder.course.plugins.execute import NOT_RUN
+from autograder.course.plugins.independent import disagreements_of
+from autograder.grading.submission import SubmissionError, read_submission
+from autograder.limits import GRACE_S, NOT_RUN_S, SUBMISSION_S
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+EXCEPTION = re.compile(r"^\s+([\w.]*(?:Error|Exception|Exit)\b: .*)$")
+
+
+@dataclass
+class Outcome:
+    """How a student's submission was autograded."""
+
+    student: str
+    status: str  # "graded", "graded without running" or "not graded"
+    auto_points: float | None
+    max_points: float
+    seconds: float
+    problem: str = ""  # why some or all auto-graded items got 0 for no fault found by the checks
+    log: Path | None = None
+    disagreements: list[dict] = field(default_factory=list)  # test cells whose kernel outcome differed
+    overrides: list[tuple[str, float, float | None]] = field(default_factory=list)  # manual scores on auto items
+
+
+@dataclass
+class NbgraderRun:
+    """One ``nbgrader autograde`` of one student in a worker."""
+
+    returncode: int | None  # None: killed at the time limit
+    seconds: float
+    db: Path
+
+
+@dataclass
+class Attempt:
+    """What a worker did for one student: nbgrader's run, and the run without running the notebook."""
+
+    run: NbgraderRun | None  # None: nbgrader was not started, the notebook cannot be read
+    fallback: NbgraderRun | None
+    problem: str
+    log: Path
+
+    @property
+    def seconds(self) -> float:
+        return sum(r.seconds for r in (self.run, self.fallback) if r)
+
+
+def submitted_students(root: Path) -> list[str]:
+    """Students with a notebook in ``submitted/<student>/assignment12/``."""
+    return sorted(p.parent.parent.name for p in (root / "submitted").glob(f"*/{ASSIGNMENT}/{NOTEBOOK}"))
+
+
+def up_to_date(root: Path, db_url: str, student: str) -> bool:
+    """Whether a student's autograded notebook is newer than the submission and in the gradebook."""
+    graded = root / "autograded" / student / ASSIGNMENT / NOTEBOOK
+    submitted = root / "submitted" / student / ASSIGNMENT / NOTEBOOK
+    if not graded.exists() or graded.stat().st_mtime < submitted.stat().st_mtime:
+        return False
+    with Gradebook(db_url) as gb:
+        try:
+            gb.find_submission(ASSIGNMENT, student)
+        except MissingEntry:
+            return False
+    return True
+
+
+def worker_env(threads: int, mnist_root: Path) -> dict[str, str]:
+    """The environment of a worker: an allow-list of this one's, CPU threads per worker, and where MNIST is."""
+    env = environment.for_instructor()
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[name] = str(threads)
+    env["MNIST_ROOT"] = str(mnist_root)
+    return env
+
+
+def run_nbgrader(
+    server: warm.Server,
+    root: Path,
+    student: str,
+    db: Path,
+    log: Path,
+    env: dict[str, str],
+    limit_s: float,
+    options: list[str],
+) -> NbgraderRun:
+    """``nbgrader autograde`` of one student into the gradebook ``db`` in a warm worker, killed after ``limit_s``."""
+    argv = [
+        "autograde",
+        ASSIGNMENT,
+        "--student",
+        student,
+        "--force",
+        f"--CourseDirectory.db_url=sqlite:///{db}",
+        "--NbGrader.logfile=",
+        *options,
+    ]
+    with open(log, "a") as out:
+        out.write(f"$ nbgrader {' '.join(argv)}\n")
+    start = time.monotonic()
+    returncode = server.run(root, argv, env, log, limit_s)
+    return NbgraderRun(returncode, time.monotonic() - start, db)
+
+
+def failure_of(log: Path) -> str:
+    """Why nbgrader failed, from its log: the last exception of the last traceback (or error line)."""
+    text = log.read_text(errors="replace").splitlines()
+    exceptions = [m[1] for line in text if (m := EXCEPTION.match(line))]
+    errors = [line.split("ERROR]", 1)[1].strip() for line in text if "ERROR]" in line]
+    return (exceptions or errors or ["no message"])[-1]
+
+
+def not_run_reason(root: Path, student: str) -> str:
+    """Why the first cell of the autograded notebook that did not finish was stopped, or ""."""
+    path = root / "autograded" / student / ASSIGNMENT / NOTEBOOK
+    for cell in nbformat.read(path, as_version=4).cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if output.get("ename") in (NOT_RUN, "CellTimeoutError"):
+                text = output.get("evalue") or " ".join(output.get("traceback", []))
+                return ANSI.sub("", text).removeprefix("CellTimeoutError: ")
+    return ""
+
+
+def grade_student(
+    server: warm.Server,
+    root: Path,
+    student: str,
+    base_db: Path,
+    work: Path,
+    env: dict[str, str],
+    timeout_s: float,
+    options: tuple[str, ...] = (),
+) -> Attempt:
+    """Autograde one student in a worker; if nbgrader fails, grade the notebook again without running it."""
+    log = root / ".a12" / "logs" / f"{student}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("")
+    try:
+        read_submission(root / "submitted" / student / ASSIGNMENT / NOTEBOOK)
+    except SubmissionError as error:
+        return Attempt(None, None, str(error), log)
+    shutil.copy(base_db, work / f"{student}.db")
+    run = run_nbgrader(
+        server,
+        root,
+        student,
+        work / f"{student}.db",
+        log,
+        env,
+        timeout_s + GRACE_S,
+        [f"--LimitedExecute.submission_timeout={int(timeout_s)}", *options],
+    )
+    if run.returncode == 0:
+        return Attempt(run, None, "", log)
+    problem = (
+        f"nbgrader was stopped at the time limit, after {run.seconds:.0f} s"
+        if run.returncode is None
+        else f"nbgrader failed: {failure_of(log)}"
+    )
+    shutil.copy(base_db, work / f"{student}-not-run.db")
+    fallback = run_nbgrader(
+        server,
+        root,
+        student,
+        work / f"{student}-not-run.db",
+        log,
+        env,
+        NOT_RUN_S,
+        [f"--LimitedExecute.skip_reason=not run: {problem}. Ask the instructor.", *options],
+    )
+    return Attempt(run, fallback, problem, log)
+
+
+def record(root: Path, db_url: str, student: str, attempt: Attempt) -> Outcome:
+    """Merge one student's results into the course's gradebook (this process only) and describe them."""
+    with Gradebook(db_url) as gb:
+        cells = gb.find_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT).grade_cells
+        max_points = sum(cell.max_score for cell in cells if cell.cell_type == "code")
+    done = attempt.fallback or attempt.run
+    if done is None or done.returncode != 0:
+        gradebook.record_ungradable(db_url, student)
+        return Outcome(student, "not graded", 0.0, max_points, attempt.seconds, attempt.problem, attempt.log)
+    points = gradebook.merge_autograde(db_url, f"sqlite:///{done.db}", student)
+    problem = attempt.problem or not_run_reason(root, student)
+    if problem:
+        gradebook.flag(db_url, student)
+    status = "graded without running" if attempt.fallback else "graded"
+    graded = nbformat.read(root / "autograded" / student / ASSIGNMENT / NOTEBOOK, as_version=4)
+    return Outcome(
+        student,
+        status,
+        points,
+        max_points,
+        attempt.seconds,
+        problem,
+        attempt.log,
+        disagreements_of(graded),
+        gradebook.manual_overrides(db_url, student),
+    )
+
+
+def progress_line(done: int, total: int, elapsed: float, outcome: Outcome) -> str:
+    """One line of the progress bar, for the submission just finished."""
+    width = 20
+    bar = "#" * (width * done // total) + "." * (width - width * done // total)
+    points = f"{outcome.auto_points:g}/{outcome.max_points:g} auto points" if outcome.auto_points is not None else ""
+    note = f"  ({outcome.status}: {outcome.problem})" if outcome.problem else ""
+    return (
+        f"[{bar}] {done}/{total} {time.strftime('%M:%S', time.gmtime(elapsed))}  "
+        f"{outcome.student}: {points} in {outcome.seconds:.0f} s{note}"
+    )
+
+
+def local(
+    root: Path,
+    db_url: str,
+    students: list[str],
+    workers: int,
+    env: dict[str, str],
+    timeout_s: float,
+    options: tuple[str, ...] = (),
+) -> Iterator[tuple[str, Callable[[], Attempt]]]:
+    """Grade ``students`` in warm workers on this machine; yield each student, and how to get the attempt,
+    as their worker finishes."""
+    with (
+        tempfile.TemporaryDirectory(prefix="a12-autograde-") as work,
+        warm.Server(Path(work), env) as server,
+        ThreadPoolExecutor(workers) as pool,
+    ):
+        base_db = Path(work) / "gradebook.db"
+        gradebook.worker_base(db_url, base_db)
+        futures = {
+            pool.submit(grade_student, server, root, s, base_db, Path(work), env, timeout_s, options): s
+            for s in students
+        }
+        for future in as_completed(futures):
+            yield futures[future], future.result
+
+
+def autograde(
+    root: Path,
+    students: list[str] | None = None,
+    workers: int | None = None,
+    timeout_s: float = SUBMISSION_S,
+    force: bool = False,
+    progress: Callable[[str], None] = print,
+    threads: int | None = None,
+    confined: bool = True,
+    scheduler: str | None = None,
+    tries: int = 3,
+) -> list[Outcome]:
+    """Autograde the given (default: all submitted, not yet autograded) students in parallel.
+
+    ``confined``: the student's kernel and the grader run in jails (``autograder.course.confine``); without
+    bubblewrap this stops with the reason, unless ``confined`` is off.
+
+    ``threads``: CPU threads of each notebook; by default the cores shared out among the workers
+    (one each when there are as many submissions as cores): more threads than cores made a submission
+    run several times slower (benchmarks/autograde_speed.py).
+    ``scheduler``: the address of a Dask scheduler: grade on its workers instead (``autograder.course.cluster``),
+    a submission stopped after its grading ended ``tries`` workers.
+    """
+    db_url = coursedir.db_url(root)
+    if confined and (reason := confine.unavailable()):
+        raise coursedir.CourseError(reason)
+    db_file = Path(db_url.removeprefix("sqlite:///"))
+    if db_url.startswith("sqlite:///") and not db_file.exists():
+        raise coursedir.CourseError(f"{db_file} does not exist: run `a12 release` first")
+    with Gradebook(db_url) as gb:
+        try:
+            gb.find_assignment(ASSIGNMENT)
+        except MissingEntry:
+            raise coursedir.CourseError(f"the gradebook has no {ASSIGNMENT}: run `a12 release` first") from None
+    chosen = students or submitted_students(root)
+    if not chosen:
+        raise coursedir.CourseError(
+            f"no submissions in submitted/<student>/{ASSIGNMENT}/{NOTEBOOK}: run `a12 collect` first"
+        )
+    bad = [
+        s
+        for s in chosen
+        if not STUDENT_ID.fullmatch(s) or not (root / "submitted" / s / ASSIGNMENT / NOTEBOOK).is_file()
+    ]
+    if bad:
+        raise coursedir.CourseError(
+            f"no submission in submitted/<student>/{ASSIGNMENT}/{NOTEBOOK} for: {', '.join(bad)}"
+        )
+    if not force:
+        chosen = [s for s in chosen if not up_to_date(root, db_url, s)]
+    if not chosen:
+        progress("nothing to autograde: every submission is autograded (pass --force to grade again)")
+        return []
+    options = () if confined else ("--GradeIndependently.confine=False",)
+    if scheduler:
+        from autograder.course import cluster  # Dask only where it is used
+
+        finished = cluster.graded(root, db_url, chosen, scheduler, timeout_s, tries, progress, options)
+    else:
+        workers = max(1, min(workers or os.cpu_count() or 1, len(chosen)))
+        threads = threads or max(1, (os.cpu_count() or 1) // workers)
+        mnist_root = Path(os.environ.get("MNIST_ROOT", root / "data")).resolve()
+        if not mnist.has_mnist(mnist_root):
+            progress(mnist.ensure_mnist(mnist_root))
+        if confined and (hidden := confine.unreadable_by_jail(mnist_root)):
+            raise coursedir.CourseError(
+                f"the jailed kernels (user nobody) cannot read {hidden[0]}: run `chmod -R a+rX {mnist_root}`"
+            )
+        progress(
+            f"autograding {len(chosen)} submission{'s' * (len(chosen) > 1)} with {workers} worker"
+            f"{'s' * (workers > 1)} ({threads} CPU thread{'s' * (threads > 1)} each), at most {timeout_s:g} s each"
+        )
+        finished = local(root, db_url, chosen, workers, worker_env(threads, mnist_root), timeout_s, options)
+    outcomes, start = [], time.monotonic()
+    for student, attempt in finished:
+        try:
+            outcome = record(root, db_url, student, attempt())
+        except Exception as error:  # one student's failure never stops the batch
+            outcome = Outcome(student, "not graded", None, 0, 0, f"{type(error).__name__}: {error}")
+        outcomes.append(outcome)
+        progress(progress_line(len(outcomes), len(chosen), time.monotonic() - start, outcome))
+    return sorted(outcomes, key=lambda o: o.student)
+
+
+def summary_text(outcomes: list[Outcome]) -> str:
+    """The batch's closing report: counts, and every submission that needs a look."""
+    problems = [o for o in outcomes if o.problem or o.disagreements or o.overrides]
+    lines = [f"{len(outcomes) - len(problems)} of {len(outcomes)} submissions autograded without problems"]
+    for o in problems:
+        if o.problem:
+            lines.append(f"  {o.student}: {o.status}: {o.problem}" + (f" (log: {o.log})" if o.log else ""))
+        if o.disagreements:
+            lines.append(
+                f"  {o.student}: flagged: the notebook's own run disagreed with the independent grader on "
+                + disagreement_text(o.disagreements)
+                + "; the independent points count"
+            )
+        for cell, manual, auto in o.overrides:
+            lines.append(
+                f"  {o.student}: {cell} has a manual score of {manual:g} over the automatic {auto}: it counts; "
+                "check in formgrader that a grader gave it"
+            )
+    return "\n".join(lines)
+
+
+def disagreement_text(disagreements: list[dict]) -> str:
+    """``12.6d (kernel 2, independent 1), ...``"""
+    return ", ".join(
+        f"{d['item']} (kernel {d['kernel'] if d['kernel'] is not None else 'none'}, independent {d['independent']:g})"
+        for d in disagreements
+    )

@@ -1,0 +1,28 @@
+"""The nested time and memory budget of grading one submission, innermost first: one home for all of them.
+
+Each level must fit inside the next, so that the innermost limit that a submission reaches is the one
+that names the problem (``tests/test_limits.py`` checks the order). The sandbox, the grader, the hidden
+test cells' client, ``nbgrader_config.py`` and ``a12 autograde``'s defaults all read them from here.
+"""
+
+# One top-level statement of a student's answer cell while the checks build its namespace (a stray
+# training run or plot is cut short, and the rest of the cell still defines its functions).
+STATEMENT_S = 2.0
+# CPU time of one item's sandboxed child process: robust to a busy machine, unlike wall-clock time.
+CHECK_CPU_S = 30
+# Memory that one sandboxed child may add to what it started with.
+CHECK_MEMORY_BYTES = 2_000_000_000
+# Wall-clock time for all sandboxed children of one notebook together (they run at once).
+CHECKS_S = 240
+# One run of the grader process (``python -m autograder.grading.grade``): its imports, the checks, the report.
+GRADER_S = 290
+# nbgrader's limit per cell (``Execute.timeout``), for Validate and autograding; a hidden test cell that
+# grades the saved notebook itself (outside autograding) runs the grader within it.
+CELL_S = 300
+# ``a12 autograde``: all cells of one submission together (``LimitedExecute``); the default of ``--timeout``.
+SUBMISSION_S = 600
+# On top of SUBMISSION_S: nbgrader's start, the kernel's start and writing the results, after which the
+# submission's whole process tree is stopped.
+GRACE_S = 120
+# Grading a notebook again without running it (its cells already ran): seconds, given this much.
+NOT_RUN_S = 120
