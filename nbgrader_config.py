@@ -19,8 +19,8 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ClearHiddenTests.begin_test_delimeter = "### BEGIN HIDDEN TESTS"
 c.ClearHiddenTests.end_test_delimeter = "### END HIDDEN TESTS"
 
-# Grading runs the notebook in quick mode (it is on whenever NBGRADER_EXECUTION is set):
-# its slowest cells (grading, and 25 sampling steps for each of ten labels) take about 7 s on 2 CPU cores.
+# Grading runs the notebook in quick mode (it is on whenever NBGRADER_EXECUTION is set). The limit per
+# cell is one level of the nested budget in autograder/limits.py.
 c.Execute.timeout = CELL_S
 
 # nbgrader scores a test cell 0 if anything reaches stderr. While autograding, the plugins below turn

@@ -8,6 +8,10 @@ test cells' client, ``nbgrader_config.py`` and ``a12 autograde``'s defaults all 
 # One top-level statement of a student's answer cell while the checks build its namespace (a stray
 # training run or plot is cut short, and the rest of the cell still defines its functions).
 STATEMENT_S = 2.0
+# One top-level statement of an answer cell that a check runs whole (12.2a's plotting loop, 12.8f, 12.8g).
+CELL_STATEMENT_S = 20.0
+# The same for 12.6d's initial-noise cell, whose child has already spent CPU time on the sampler's runs.
+INITIAL_NOISE_STATEMENT_S = 10.0
 # CPU time of one item's sandboxed child process: robust to a busy machine, unlike wall-clock time.
 CHECK_CPU_S = 30
 # Memory that one sandboxed child may add to what it started with.

@@ -12,7 +12,8 @@ from .conftest import ROOT
 
 
 def test_each_level_fits_inside_the_next():
-    assert limits.STATEMENT_S < limits.CHECK_CPU_S < limits.CHECKS_S < limits.GRADER_S < limits.CELL_S
+    assert limits.STATEMENT_S < limits.INITIAL_NOISE_STATEMENT_S < limits.CELL_STATEMENT_S < limits.CHECK_CPU_S
+    assert limits.CHECK_CPU_S < limits.CHECKS_S < limits.GRADER_S < limits.CELL_S
     assert limits.CELL_S <= limits.SUBMISSION_S < limits.SUBMISSION_S + limits.GRACE_S
     assert limits.NOT_RUN_S <= limits.SUBMISSION_S and limits.CHECK_MEMORY_BYTES > 0
 

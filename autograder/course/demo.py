@@ -21,6 +21,7 @@ from autograder import ASSIGNMENT, NOTEBOOK
 from autograder.course import autograde, collect, confine, coursedir, mnist, scoresheet, summary
 from autograder.course.plugins.grading_rules import GRADING
 from autograder.limits import SUBMISSION_S
+from autograder.rubric import RUBRIC
 
 Edits = dict[str, list[tuple[str, str]]]  # grade id of an answer cell -> (old, new) replacements
 
@@ -55,7 +56,7 @@ STUDENTS = [
     DemoStudent(
         "leo",
         "a cell after 12.6d kills the kernel: flagged; the grader still gives every item its points",
-        added={"test_12_6d_sample_from_model": "import os\nos._exit(1)  # ends the kernel"},
+        added={RUBRIC["12.6d"].grade_cell: "import os\nos._exit(1)  # ends the kernel"},
     ),
 ]
 

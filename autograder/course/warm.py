@@ -1,7 +1,7 @@
 """Warm processes for ``a12 autograde``: the slow imports are paid once per batch, not per submission.
 
-Autograding one student runs three Python programs: nbgrader, the notebook's kernel, and the grader
-that the first hidden test starts (``autograder.notebook``). Each spends seconds importing nbgrader,
+Autograding one student runs three Python programs: nbgrader, the notebook's kernel, and the
+independent grader that nbgrader's ``GradeIndependently`` plugin asks for. Each spends seconds importing nbgrader,
 PyTorch or torchvision before it does any work. Here a server process (``Server``: ``python -m
 autograder.course.warm``) imports them once (``PRELOAD``) and forks a worker for each student, which runs
 nbgrader in itself. The worker first forks, while it is still one thread that has run nobody's code:

@@ -14,6 +14,14 @@ import torch
 _save = torch.save  # bound before any student code runs
 
 
+class CellRun(TypedDict):
+    """An answer cell run whole by a check, with spies in place of the samplers: what they saw."""
+
+    calls: list[dict[str, Any]]  # one per call of the spied sampler: its inputs and outputs, plain
+    problems: list[str]  # what went wrong running the cell's statements
+    x_0: torch.Tensor
+
+
 class Outcome(TypedDict):
     """What one sandboxed child reported for one item: observations, or the error why there are none."""
 

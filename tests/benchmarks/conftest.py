@@ -1,4 +1,5 @@
 """The benchmarks' own tests, marked ``benchmark`` (``pytest -m "not benchmark"`` leaves them out)."""
+
 import pytest
 
 

@@ -8,19 +8,30 @@ that produces them earns the point: one batch per digit, one image at a time, or
 100 with a label per image when the student's own sampler passes such labels on to the model.
 """
 
+from typing import Any
+
 import torch
 
 from autograder.grading import standins, stats, wire
 from autograder.grading.checks import Check, all_or_nothing
 from autograder.grading.namespace import run_statements
 from autograder.grading.submission import Submission
+from autograder.grading.wire import CellRun
+from autograder.limits import CELL_STATEMENT_S
 
 SEED = 1208
 COUNT = 10  # samples per digit
 TRACED = 0.99  # correlation above which a result image is a sampled one (any affine display scaling)
 
 
-def observe_cell(ns: dict, submission: Submission, grade_id: str) -> dict:
+class LabelCellObservations(CellRun):
+    """12.8f and 12.8g: the cell's calls of the conditional sampler, and the samples it kept."""
+
+    beta: torch.Tensor
+    x_per_class: Any  # 12.8g's list of samples per label, plain
+
+
+def observe_cell(ns: dict, submission: Submission, grade_id: str) -> LabelCellObservations:
     """Run an answer cell with a spy sampler, stand-in models and no plotting."""
     source = submission.answer(grade_id)
     spy = standins.SamplerSpy(SEED, sampler=ns.get("sample_from_model_conditional"))
@@ -34,7 +45,7 @@ def observe_cell(ns: dict, submission: Submission, grade_id: str) -> dict:
         plt=standins.PlotStub(),
     )
     torch.manual_seed(SEED)
-    problems = run_statements(source, cell_ns, budget_s=20, skip_expressions=False)
+    problems = run_statements(source, cell_ns, budget_s=CELL_STATEMENT_S, skip_expressions=False)
     return {
         "calls": spy.calls,
         "problems": problems,
@@ -117,7 +128,7 @@ def _no_samples(obs: dict) -> list[str]:
     return [f"the cell does not sample: {failure}"]
 
 
-def judge_label_3(obs: dict) -> tuple[float, list[str]]:
+def judge_label_3(obs: LabelCellObservations) -> tuple[float, list[str]]:
     if not obs["calls"]:
         return all_or_nothing(1, _no_samples(obs))
     samples, mistakes = _samples(obs)
@@ -147,7 +158,7 @@ def _traced_labels(entry, samples: list[dict]) -> list[int | None] | None:
     return [samples[int(k)]["label"] for k in index] if bool((best > TRACED).all()) else None
 
 
-def judge_every_digit(obs: dict) -> tuple[float, list[str]]:
+def judge_every_digit(obs: LabelCellObservations) -> tuple[float, list[str]]:
     if not obs["calls"]:
         return all_or_nothing(1, _no_samples(obs))
     samples, mistakes = _samples(obs)

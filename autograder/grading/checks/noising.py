@@ -1,11 +1,14 @@
 """12.2a (the closed-form x_t in a plotting loop) and 12.2c (``generate_noisy_samples``)."""
 
+from typing import Any, TypedDict
+
 import torch
 
 from autograder.grading import inputs, standins, stats, wire
 from autograder.grading.checks import Check, all_or_nothing
 from autograder.grading.namespace import run_statements
 from autograder.grading.submission import Submission
+from autograder.limits import CELL_STATEMENT_S
 
 SEED = 1202
 
@@ -26,7 +29,20 @@ def _scale_problem(t: int, fitted: tuple[float, float], expected: tuple[float, f
 # --- 12.2a: the closed-form solution inside the plotting loop ---------------------------------
 
 
-def observe_closed_form(ns: dict, submission: Submission, prepared: None) -> dict:
+class ClosedFormObservations(TypedDict):
+    """12.2a: the batch the cell noised, and x_t and t at every image it plotted."""
+
+    x_0: torch.Tensor
+    snapshots: list[dict[str, Any]]  # {"t": ..., "x_t": ...} per imshow, plain
+    problems: list[str]
+
+
+# 12.2c: per run ("float32", "float64", and "cuda" where there is a GPU) the plain (x_t, noise, t) that
+# generate_noisy_samples returned, or {"error": ...}; and "x_0", the float32 batch.
+NoisySamplesObservations = dict[str, Any]
+
+
+def observe_closed_form(ns: dict, submission: Submission, prepared: None) -> ClosedFormObservations:
     """Run the 12.2a cell on a known batch; snapshot x_t at every plotted step."""
     source = submission.answer("closed_form_noisy_images")
     x_0, y = inputs.digit_batch(128, seed=SEED)
@@ -37,11 +53,11 @@ def observe_closed_form(ns: dict, submission: Submission, prepared: None) -> dic
         on_imshow=lambda: snapshots.append({"t": wire.plain(cell_ns.get("t")), "x_t": wire.plain(cell_ns.get("x_t"))})
     )
     torch.manual_seed(SEED)
-    problems = run_statements(source, cell_ns, budget_s=20, skip_expressions=False)
+    problems = run_statements(source, cell_ns, budget_s=CELL_STATEMENT_S, skip_expressions=False)
     return {"x_0": x_0, "snapshots": snapshots, "problems": problems}
 
 
-def judge_closed_form(obs: dict) -> tuple[float, list[str]]:
+def judge_closed_form(obs: ClosedFormObservations) -> tuple[float, list[str]]:
     from autograder.reference import noisy_sample_coefficients
 
     if obs["problems"] and not obs["snapshots"]:
@@ -75,13 +91,13 @@ CLOSED_FORM = Check("12.2a", "x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε in the pl
 # --- 12.2c: generate_noisy_samples ----------------------------------------------------------
 
 
-def observe_noisy_samples(ns: dict, submission: Submission, prepared: None) -> dict:
+def observe_noisy_samples(ns: dict, submission: Submission, prepared: None) -> NoisySamplesObservations:
     """Call generate_noisy_samples on a float32 and a float64 batch (and on the GPU, where there is one)."""
     submission.answer("generate_noisy_samples")
     fn = ns.get("generate_noisy_samples")
     beta, _, _ = inputs.schedule()
     x_0, _ = inputs.digit_batch(256, seed=SEED)
-    obs = {"x_0": x_0}
+    obs: NoisySamplesObservations = {"x_0": x_0}
     runs = {"float32": (x_0, beta), "float64": (x_0.double(), beta)}
     if torch.cuda.is_available():
         runs["cuda"] = (x_0.cuda(), beta.cuda())
@@ -142,7 +158,7 @@ def _noisy_samples_problem(x_0: torch.Tensor, out, beta: torch.Tensor) -> str | 
     return None
 
 
-def judge_noisy_samples(obs: dict) -> tuple[float, list[str]]:
+def judge_noisy_samples(obs: NoisySamplesObservations) -> tuple[float, list[str]]:
     beta, _, _ = inputs.schedule()
     mistakes = []
     for name, x_0 in (("float32", obs["x_0"]), ("float64", obs["x_0"].double()), ("cuda", obs["x_0"])):

@@ -20,6 +20,7 @@ floating-point precision.
 
 import functools
 import random
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 import torch
@@ -28,6 +29,8 @@ from autograder.grading import inputs, standins, stats, wire
 from autograder.grading.checks import Check, all_or_nothing, minus_per_mistake
 from autograder.grading.namespace import run_statements
 from autograder.grading.submission import Submission
+from autograder.grading.wire import CellRun
+from autograder.limits import INITIAL_NOISE_STATEMENT_S
 
 SEED = 1206
 BANKS = (1261, 1262)  # seeds of the two banks of step images
@@ -78,7 +81,17 @@ def _final(value) -> torch.Tensor | None:
     return value[0] if isinstance(value, list) and len(value) == 2 and isinstance(value[0], torch.Tensor) else None
 
 
-def observe_sampler(ns: dict, submission: Submission, kind: str) -> dict:
+class SamplerObservations(TypedDict):
+    """12.6d, 12.7c and 12.8e: one run of the sampler over the full schedule, and runs of a few steps
+    from known states (probes); for 12.6d also the cell that draws the initial noise."""
+
+    x_T: torch.Tensor
+    chain: dict[str, Any]  # "calls" of the stand-in model, the returned "value", the "error" if it raised
+    probes: list[dict[str, Any]]  # per probed step "t": per run the model's "states", its "t"s, an "error"
+    initial_noise: NotRequired[CellRun]
+
+
+def observe_sampler(ns: dict, submission: Submission, kind: str) -> SamplerObservations:
     """Run the student's sampler once over the full schedule, then in probes of two steps."""
     name = NAMES[kind]
     submission.answer(name)
@@ -90,7 +103,11 @@ def observe_sampler(ns: dict, submission: Submission, kind: str) -> dict:
     _seed(SEED)
     value, error = inputs.call_quietly(fn, x_T.clone(), model, beta.clone(), *label)
     calls = [{key: v for key, v in call.items() if key != "x"} for call in model.calls]
-    obs: dict = {"x_T": x_T, "chain": {"calls": calls, "value": wire.plain(value), "error": error}, "probes": []}
+    obs: SamplerObservations = {
+        "x_T": x_T,
+        "chain": {"calls": calls, "value": wire.plain(value), "error": error},
+        "probes": [],
+    }
     runs = [(0, SEED), (1, SEED)] + ([(0, SEED + 1)] if kind == "deterministic" else [])
     for t in PROBES if error is None else ():
         probe = []
@@ -112,7 +129,7 @@ def observe_sampler(ns: dict, submission: Submission, kind: str) -> dict:
     return obs
 
 
-def observe_initial_noise(ns: dict, submission: Submission) -> dict:
+def observe_initial_noise(ns: dict, submission: Submission) -> CellRun:
     """Run the 12.6d cell that draws the initial noise, with a spy in place of the sampler."""
     source = submission.answer("initial_noise")
     spy = standins.SamplerSpy(SEED)
@@ -124,7 +141,7 @@ def observe_initial_noise(ns: dict, submission: Submission) -> dict:
         plt=standins.PlotStub(),
     )
     torch.manual_seed(SEED)
-    problems = run_statements(source, cell_ns, budget_s=10, skip_expressions=False)
+    problems = run_statements(source, cell_ns, budget_s=INITIAL_NOISE_STATEMENT_S, skip_expressions=False)
     return {"calls": spy.calls, "problems": problems, "x_0": ns["x_0"]}
 
 
@@ -318,7 +335,7 @@ def _noise_mistakes(
     return mistakes
 
 
-def judge_sampler(obs: dict, kind: str) -> tuple[float, list[str]]:
+def judge_sampler(obs: SamplerObservations, kind: str) -> tuple[float, list[str]]:
     name = NAMES[kind]
     chain = obs["chain"]
     if chain["error"] is not None:

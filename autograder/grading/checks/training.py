@@ -6,6 +6,8 @@ reference (so a mistake in 12.2c costs no points here) and ``Metrics``/``Plotter
 equal the reference loss for the same noisy batch: F.mse_loss(model output, noise).
 """
 
+from typing import Any, TypedDict
+
 import torch
 from torch.nn import functional as F
 
@@ -41,14 +43,38 @@ def prepare_noisy_batches() -> list[tuple[torch.Tensor, ...]]:
     ]
 
 
-def observe_training(ns: dict, submission: Submission, prepared: list, conditional: bool) -> dict:
+class PhaseObservations(TypedDict):
+    """One call of the student's train or evaluate function, seen by the spies."""
+
+    noisy_samples: list[dict[str, Any]]  # calls of generate_noisy_samples
+    model: list[dict[str, Any]]  # calls of the model
+    metrics: list[dict[str, Any]]  # what Metrics recorded
+    draws: list[dict[str, Any]]  # random draws, and how many model calls came before each
+    plotted: list[Any]  # what Plotter was given
+    value: Any  # what the function returned, plain
+    error: str | None
+
+
+class TrainingObservations(TypedDict):
+    """12.5c and 12.8c: the known batches, then one epoch of training and one evaluation."""
+
+    train_batches: list[list[torch.Tensor]]
+    val_batches: list[list[torch.Tensor]]
+    train: PhaseObservations
+    evaluate: PhaseObservations
+
+
+def observe_training(ns: dict, submission: Submission, prepared: list, conditional: bool) -> TrainingObservations:
     """One epoch of the student's training function, then its evaluation function on a fixed model."""
     submission.answer("train_conditional" if conditional else "train_and_evaluate")
     train_name, eval_name = ("train_conditional", "evaluate_conditional") if conditional else ("train", "evaluate")
     train_fn, eval_fn = ns.get(train_name), ns.get(eval_name)
     beta, _, _ = inputs.schedule()
     train_batches, val_batches = _batches(TRAIN_SIZES, SEED), _batches(VAL_SIZES, SEED + 10)
-    obs: dict = {"train_batches": [list(b) for b in train_batches], "val_batches": [list(b) for b in val_batches]}
+    obs: TrainingObservations = {
+        "train_batches": [list(b) for b in train_batches],
+        "val_batches": [list(b) for b in val_batches],
+    }
     for run in ("train", "evaluate"):
         spy, metrics_log, plot_log, draws = standins.NoisySamplesSpy(prepared), [], [], []
         ns.update(
@@ -209,7 +235,7 @@ def _evaluation(obs: dict, name: str, aspects: tuple[str, ...]) -> tuple[dict[st
     return ok, feedback
 
 
-def judge_train(obs: dict) -> tuple[float, list[str]]:
+def judge_train(obs: TrainingObservations) -> tuple[float, list[str]]:
     """12.5c: 1 point each for samples, model call and loss in training; -1 for other mistakes in evaluate."""
     aspects = ("samples", "model", "loss")
     ok, _ = _phase(obs["train"], obs["train_batches"], grad=True, conditional=False)
@@ -223,7 +249,7 @@ def judge_train(obs: dict) -> tuple[float, list[str]]:
     return points, reasons
 
 
-def judge_train_conditional(obs: dict) -> tuple[float, list[str]]:
+def judge_train_conditional(obs: TrainingObservations) -> tuple[float, list[str]]:
     """12.8c: 1 point if train_conditional and evaluate_conditional are correct, labels included."""
     ok, _ = _phase(obs["train"], obs["train_batches"], grad=True, conditional=True)
     mistakes = _feedback("train_conditional", obs["train"], ok, ASPECTS)
