@@ -26,16 +26,8 @@ from autograder import provided
 from autograder.grading import inputs, wire
 from autograder.grading.submission import Submission
 from autograder.limits import STATEMENT_S
+from autograder.rubric import FUNCTION_CELLS  # answer cells that define functions; checks run the others
 
-# Answer cells that define functions; the other answer cells are run by their own checks.
-FUNCTION_CELLS = (
-    "generate_noisy_samples",
-    "train_and_evaluate",
-    "sample_from_model",
-    "deterministic_sample_from_model",
-    "train_conditional",
-    "sample_from_model_conditional",
-)
 PROVIDED_NAMES = (
     "SelfAttention",
     "SAWrapper",
