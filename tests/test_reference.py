@@ -3,11 +3,12 @@ and the reference earns every auto-graded point."""
 
 import ast
 import inspect
+import typing
 
 import torch
 
 from autograder import provided, reference
-from autograder.grading.checks import all_checks, run_check
+from autograder.grading.checks import all_checks, conditional_cells, noising, sampling, training
 from autograder.grading.namespace import student_namespace
 
 from .conftest import SOLUTION, SOURCE, nbgrader_cells
@@ -49,11 +50,40 @@ def test_solution_code_equals_the_reference():
             assert solution[name] == dump, name
 
 
-def test_reference_earns_every_point(reference):
+# The observations each check declares (autograder/grading/checks); 12.2c's are a dict per run.
+DECLARED = {
+    "12.2a": noising.ClosedFormObservations,
+    "12.5c": training.TrainingObservations,
+    "12.6d": sampling.SamplerObservations,
+    "12.7c": sampling.SamplerObservations,
+    "12.8c": training.TrainingObservations,
+    "12.8e": sampling.SamplerObservations,
+    "12.8f": conditional_cells.LabelCellObservations,
+    "12.8g": conditional_cells.LabelCellObservations,
+}
+
+
+def assert_declared(value: dict, declared: type, where: str) -> None:
+    """``value`` has the keys of the TypedDict ``declared`` (its required ones, and no others), nested too."""
+    keys = declared.__required_keys__ | declared.__optional_keys__
+    assert declared.__required_keys__ <= value.keys() <= keys, f"{where}: {sorted(value)} against {sorted(keys)}"
+    for key, hint in typing.get_type_hints(declared).items():
+        inner = typing.get_args(hint)[0] if typing.get_origin(hint) is typing.NotRequired else hint
+        if typing.is_typeddict(inner) and key in value:
+            assert_declared(value[key], inner, f"{where}.{key}")
+
+
+def test_reference_earns_every_point_and_its_observations_are_as_declared(reference):
     ns = student_namespace(reference)
-    results = [run_check(check, ns, reference) for check in all_checks()]
+    results = []
+    for check in all_checks():
+        observations = check.observe(ns, reference, check.prepare())
+        if check.item in DECLARED:
+            assert_declared(observations, DECLARED[check.item], check.item)
+        results.append(check.result(observations))
     assert [(r.item, r.points, r.reasons) for r in results] == [(r.item, r.max_points, []) for r in results]
     assert sum(r.points for r in results) == 13
+    assert set(DECLARED) | {"12.2c"} == {check.item for check in all_checks()}
 
 
 def test_schedule_matches_the_score_sheet():
