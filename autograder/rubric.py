@@ -89,6 +89,7 @@ RUBRIC: dict[str, Item] = {item.item: item for item in ITEMS}
 AUTO: dict[str, int] = {item.item: item.points for item in ITEMS if item.auto}
 MANUAL: dict[str, int] = {item.item: item.points for item in ITEMS if not item.auto}
 BY_GRADE_CELL: dict[str, Item] = {item.grade_cell: item for item in ITEMS}
+TEST_CELLS: dict[str, str] = {item.grade_cell: item.item for item in ITEMS if item.auto}  # hidden test cell -> item
 # Answer cells that define functions: the checks run only their definitions (autograder.grading.namespace).
 FUNCTION_CELLS: tuple[str, ...] = tuple(cell for item in ITEMS for cell in item.function_cells)
 

@@ -22,7 +22,7 @@ from nbgrader.api import Gradebook
 
 from autograder.course import autograde, coursedir, mnist
 from autograder.course.regrade import grade_in_fresh_process
-from autograder.rubric import AUTO, RUBRIC
+from autograder.rubric import TEST_CELLS
 from tests.support.hostile import ATTACKS
 from tests.support.paths import ROOT
 
@@ -53,13 +53,12 @@ def nbgrader_scores(root: Path, student: str, cell_timeout: int, env: dict) -> t
         preexec_fn=limit_memory,
     )
     note = f"{time.time() - start:.0f} s" + ("" if done.returncode == 0 else ", nbgrader failed")
-    cells = {RUBRIC[item].grade_cell: item for item in AUTO}
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         try:
             grades = gb.find_submission("assignment12", student).notebooks[0].grades
         except Exception:
             return {}, note
-        return {cells[g.name]: g.auto_score for g in grades if g.name in cells}, note
+        return {TEST_CELLS[g.name]: g.auto_score for g in grades if g.name in TEST_CELLS}, note
 
 
 def main() -> None:

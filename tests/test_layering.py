@@ -19,8 +19,7 @@ def imports(path: Path) -> list[tuple[str, bool]]:
     """Every module that ``path`` imports, absolute, and whether the import is at module level."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-    package = parts if parts[-1] == "__init__" else parts[:-1]
-    package = [p for p in package if p != "__init__"]
+    package = parts[:-1]  # the package that holds the module (an __init__.py's own package)
     top_level = set(map(id, tree.body))
     found = []
     for node in ast.walk(tree):
@@ -38,11 +37,10 @@ def modules_under(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.py"))
 
 
-def test_the_walk_sees_relative_and_nested_imports(tmp_path):
+def test_the_walk_sees_relative_and_nested_imports():
     """The checker itself: it resolves relative imports and tells module level from function level."""
-    module = PACKAGE / "grading" / "checks" / "__init__.py"
-    found = dict(imports(module))
-    assert found["autograder.grading.submission"] is True
+    assert dict(imports(PACKAGE / "reference.py"))["autograder.provided"] is True  # from .provided import ...
+    assert dict(imports(PACKAGE / "grading" / "checks" / "__init__.py"))["autograder.grading.submission"] is True
     late = [name for name, top in imports(PACKAGE / "grading" / "checks" / "noising.py") if not top]
     assert "autograder.reference" in late
 
@@ -76,6 +74,3 @@ def test_light_modules_import_nothing_heavy(module):
     assert not {"torch", "numpy", "nbgrader", "IPython"} & loaded
     if module == "autograder.notebook":  # what the kernel imports is what its jail shows of the package
         assert {m for m in loaded if m.partition(".")[0] == "autograder"} == set(confine.KERNEL_MODULES)
-        assert sorted(
-            f"{m.removeprefix('autograder.')}.py" if "." in m else "__init__.py" for m in confine.KERNEL_MODULES
-        ) == sorted(confine.KERNEL_FILES)

@@ -20,11 +20,7 @@ from autograder.rubric import MANUAL, RUBRIC
 from .conftest import ROOT
 from .support.gradebooks import AUTO_CELL, MANUAL_CELL, autograded, grades
 from .support.jupyterlab import JupyterLab
-from .support.workflow import EXPECTED_AUTO, STUDENTS, points
-
-
-def a12(root, *args):
-    assert cli.main(["--course", str(root), *map(str, args)]) == 0
+from .support.workflow import EXPECTED_AUTO, STUDENTS, a12, points
 
 
 @pytest.fixture(scope="module")

@@ -31,18 +31,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import PACKAGE_DIR
+from autograder import PACKAGE, PACKAGE_DIR
 
 NOBODY = 65534
 SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"]
 # The files of the package that the kernel may import: what the hidden tests call (``score``).
 KERNEL_FILES = ["__init__.py", "limits.py", "notebook.py", "report.py"]
+# The modules those files hold.
 KERNEL_MODULES = [
-    "autograder",
-    "autograder.limits",
-    "autograder.notebook",
-    "autograder.report",
-]  # what those files hold
+    PACKAGE if name == "__init__.py" else f"{PACKAGE}.{name.removesuffix('.py')}" for name in KERNEL_FILES
+]
 INSTALL_HINT = (
     "install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: `sudo dnf install "
     "bubblewrap`), or pass --unconfined to grade without it (not safe against hostile notebooks)"

@@ -74,12 +74,11 @@ def submissions(root: Path, students: list[str] | None = None) -> dict[str, Path
 
 def compare(gradebook: Gradebook, student: str, report: Report) -> list[Difference]:
     """The items whose auto score in the gradebook differs from ``report`` (missing counts as different)."""
-    cells = {item: RUBRIC[item].grade_cell for item in AUTO}
     notebook = Path(NOTEBOOK).stem
     differences = []
     for result in report.results:
         try:
-            grade = gradebook.find_grade(cells[result.item], notebook, ASSIGNMENT, student)
+            grade = gradebook.find_grade(RUBRIC[result.item].grade_cell, notebook, ASSIGNMENT, student)
             score, manual = (grade.manual_score, True) if grade.manual_score is not None else (grade.auto_score, False)
         except MissingEntry:
             score, manual = None, False
@@ -90,9 +89,10 @@ def compare(gradebook: Gradebook, student: str, report: Report) -> list[Differen
 
 def apply(gradebook: Gradebook, differences: list[Difference]) -> None:
     """Write the independent auto scores into the gradebook; manual scores stay as they are."""
-    cells = {item: RUBRIC[item].grade_cell for item in AUTO}
     for difference in differences:
-        grade = gradebook.find_grade(cells[difference.item], Path(NOTEBOOK).stem, ASSIGNMENT, difference.student)
+        grade = gradebook.find_grade(
+            RUBRIC[difference.item].grade_cell, Path(NOTEBOOK).stem, ASSIGNMENT, difference.student
+        )
         grade.auto_score = difference.independent
     gradebook.db.commit()
 

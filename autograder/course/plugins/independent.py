@@ -33,13 +33,9 @@ from autograder.course import confine, environment
 from autograder.course.plugins.execute import CONFINED, NOT_RUN, is_test_cell
 from autograder.limits import GRADER_S
 from autograder.report import Report, feedback
-from autograder.rubric import AUTO, RUBRIC
+from autograder.rubric import AUTO, TEST_CELLS
 
 METADATA = "a12"  # the notebook metadata key of this plugin's record
-
-
-def _zero_report(reason: str) -> Report:
-    return Report.of_zeros(AUTO, reason)
 
 
 def _ask_warm_grader(address: str, notebook: bytes, jail: confine.Holder | None, timeout_s: float) -> str:
@@ -90,9 +86,9 @@ def grade_outside(nb: NotebookNode, confined: bool, timeout_s: float = GRADER_S)
             text = run_grader(notebook, confined, timeout_s)
         return Report.from_json(text)
     except subprocess.TimeoutExpired:
-        return _zero_report(f"the autograder did not finish within {timeout_s:g} s; ask the instructor")
+        return Report.of_zeros(AUTO, f"the autograder did not finish within {timeout_s:g} s; ask the instructor")
     except Exception as error:
-        return _zero_report(f"the autograder failed ({type(error).__name__}: {error}); ask the instructor")
+        return Report.of_zeros(AUTO, f"the autograder failed ({type(error).__name__}: {error}); ask the instructor")
 
 
 class GradeIndependently(NbGraderPreprocessor):
@@ -128,14 +124,13 @@ class ApplyIndependentScores(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         os.environ.pop(REPORT_ENV, None)
         report = resources[METADATA]
-        items = {RUBRIC[item].grade_cell: item for item in AUTO}
         data = report_as_dict(report)
         disagreements = []
         for cell in nb.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if not (is_test_cell(cell) and cell.cell_type == "code" and grade_id in items):
+            if not (is_test_cell(cell) and cell.cell_type == "code" and grade_id in TEST_CELLS):
                 continue
-            item = items[grade_id]
+            item = TEST_CELLS[grade_id]
             in_kernel = kernel_points(cell)
             points, lines = feedback(data, item)
             not_run = [o.get("evalue", "") for o in cell.outputs if o.get("ename") in (NOT_RUN, "CellTimeoutError")]
