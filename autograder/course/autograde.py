@@ -22,6 +22,7 @@ One submission's failure never stops the others:
 Each of these is flagged for review, reported at the end, and logged in ``.a12/logs/<student>.log``.
 """
 
+import functools
 import os
 import re
 import shutil
@@ -36,7 +37,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import ASSIGNMENT, NOTEBOOK
-from autograder.course import confine, coursedir, environment, gradebook, mnist, warm
+from autograder.course import budget, confine, coursedir, environment, gradebook, mnist, warm
 from autograder.course.collect import STUDENT_ID
 from autograder.course.plugins.execute import NOT_RUN
 from autograder.course.plugins.independent import disagreements_of
@@ -258,9 +259,10 @@ def local(
     env: dict[str, str],
     timeout_s: float,
     options: tuple[str, ...] = (),
+    limits: budget.Limits | None = None,
 ) -> Iterator[tuple[str, Callable[[], Attempt]]]:
-    """Grade ``students`` in warm workers on this machine; yield each student, and how to get the attempt,
-    as their worker finishes."""
+    """Grade ``students`` in warm workers on this machine, each within its budget (``limits``); yield each
+    student, and how to get the attempt, as their worker finishes."""
     with (
         tempfile.TemporaryDirectory(prefix="a12-autograde-") as work,
         warm.Server(Path(work), env) as server,
@@ -268,10 +270,11 @@ def local(
     ):
         base_db = Path(work) / "gradebook.db"
         gradebook.worker_base(db_url, base_db)
-        futures = {
-            pool.submit(grade_student, server, root, s, base_db, Path(work), env, timeout_s, options): s
-            for s in students
-        }
+        limits = limits or budget.Limits(budget.Budget(), budget.mechanism())
+        grade = functools.partial(
+            grade_student, server, root, base_db=base_db, work=Path(work), timeout_s=timeout_s, options=options
+        )
+        futures = {pool.submit(limits.graded, root, s, env, functools.partial(grade, student=s)): s for s in students}
         for future in as_completed(futures):
             yield futures[future], future.result
 
@@ -287,6 +290,7 @@ def autograde(
     confined: bool = True,
     scheduler: str | None = None,
     tries: int = 3,
+    budget_of: budget.Budget | None = None,
 ) -> list[Outcome]:
     """Autograde the given (default: all submitted, not yet autograded) students in parallel.
 
@@ -298,6 +302,8 @@ def autograde(
     run several times slower (benchmarks/autograde_speed.py).
     ``scheduler``: the address of a Dask scheduler: grade on its workers instead (``autograder.course.cluster``),
     a submission stopped after its grading ended ``tries`` workers.
+    ``budget_of``: each submission's budget (default: ``c.Budget`` of ``nbgrader_config.py``); the workers
+    that fit the machine's memory by default.
     """
     db_url = coursedir.db_url(root)
     if confined and (reason := confine.unavailable()):
@@ -330,12 +336,14 @@ def autograde(
         progress("nothing to autograde: every submission is autograded (pass --force to grade again)")
         return []
     options = () if confined else ("--GradeIndependently.confine=False",)
+    budget_of = budget_of or budget.Budget(config=coursedir.course_config(root))
+    options += (f"--Budget.notebook_bytes={budget_of.notebook_bytes}",)
     if scheduler:
         from autograder.course import cluster  # Dask only where it is used
 
         finished = cluster.graded(root, db_url, chosen, scheduler, timeout_s, tries, progress, options)
     else:
-        workers = max(1, min(workers or os.cpu_count() or 1, len(chosen)))
+        limits, workers = budget.plan(budget_of, workers, os.cpu_count() or 1, len(chosen), progress)
         threads = threads or max(1, (os.cpu_count() or 1) // workers)
         mnist_root = Path(os.environ.get("MNIST_ROOT", root / "data")).resolve()
         if not mnist.has_mnist(mnist_root):
@@ -348,7 +356,7 @@ def autograde(
             f"autograding {len(chosen)} submission{'s' * (len(chosen) > 1)} with {workers} worker"
             f"{'s' * (workers > 1)} ({threads} CPU thread{'s' * (threads > 1)} each), at most {timeout_s:g} s each"
         )
-        finished = local(root, db_url, chosen, workers, worker_env(threads, mnist_root), timeout_s, options)
+        finished = local(root, db_url, chosen, workers, worker_env(threads, mnist_root), timeout_s, options, limits)
     outcomes, start = [], time.monotonic()
     for student, attempt in finished:
         try:

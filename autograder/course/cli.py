@@ -14,6 +14,7 @@ from nbclient.exceptions import CellExecutionError
 from autograder import NOTEBOOK
 from autograder.course import (
     autograde,
+    budget,
     collect,
     coursedir,
     demo,
@@ -63,8 +64,9 @@ def cmd_autograde(args: argparse.Namespace) -> int:
             "can change grades. The export records these submissions as graded unconfined.",
             file=sys.stderr,
         )
+    root = coursedir.find_root(args.course)
     outcomes = autograde.autograde(
-        coursedir.find_root(args.course),
+        root,
         args.student,
         args.workers,
         args.timeout,
@@ -73,6 +75,7 @@ def cmd_autograde(args: argparse.Namespace) -> int:
         confined=not args.unconfined,
         scheduler=args.scheduler,
         tries=args.tries,
+        budget_of=budget.from_options(root, args),
     )
     if outcomes:
         print(autograde.summary_text(outcomes))
@@ -230,6 +233,7 @@ def parser() -> argparse.ArgumentParser:
         default=3,
         help="with --scheduler: a submission whose grading ended this many workers gets 0 (default: 3)",
     )
+    budget.add_options(sub)
 
     sub = command("feedback", cmd_feedback)
     sub.add_argument("--student", action="append", help="only this student (repeat for more)")

@@ -6,17 +6,20 @@
 - ``execute.LimitedExecute``: nbgrader's Execute with a time limit for the whole submission; cells it
   could not run (time limit reached, kernel died) get an error output that gives the reason, so their
   test cells score 0 and every cell run before keeps its points.
+- ``slips.KeepOneCopy`` and ``slips.LimitSize``: a cell copied with its grade id is graded once, not
+  refused as an "old version"; a notebook over its size budget has its largest parts trimmed, with a note.
 - ``grading_rules.InsertGradingRules``: the score sheet's grading rules under each free-text answer of
   the autograded notebook, where graders see them in formgrader; ``RemoveGradingRules`` keeps them out
   of the feedback that students get.
 """
 
 from nbgrader.converters import Autograde, GenerateFeedback
-from nbgrader.preprocessors import Execute, SaveAutoGrades
+from nbgrader.preprocessors import DeduplicateIds, Execute, SaveAutoGrades
 
 from autograder.course.plugins.execute import LimitedExecute
 from autograder.course.plugins.grading_rules import InsertGradingRules, RemoveGradingRules
 from autograder.course.plugins.independent import ApplyIndependentScores, GradeIndependently
+from autograder.course.plugins.slips import KeepOneCopy, LimitSize
 
 
 def configure(c) -> None:
@@ -29,5 +32,7 @@ def configure(c) -> None:
             autograde += [ApplyIndependentScores, SaveAutoGrades]
         else:
             autograde.append(preprocessor)
-    c.Autograde.autograde_preprocessors = autograde + [InsertGradingRules]
+    c.Autograde.autograde_preprocessors = autograde + [InsertGradingRules, LimitSize]
+    sanitize = Autograde.sanitize_preprocessors.default()
+    c.Autograde.sanitize_preprocessors = [KeepOneCopy if p is DeduplicateIds else p for p in sanitize] + [LimitSize]
     c.GenerateFeedback.preprocessors = [RemoveGradingRules] + GenerateFeedback.preprocessors.default()

@@ -1,0 +1,188 @@
+"""Each submission's budget (``autograder.course.budget``): memory, processes, files and the notebook's
+size, held by the operating system's kernel, beside an honest student, in one ``a12 autograde`` batch.
+
+The budgets here are small, so that the batch is quick and light on a shared machine: exceeding them
+takes only a little memory past them. Every row of issue 20's table has its submission:
+
+- ``hog``: its kernel allocates past the memory budget;
+- ``greedy``: an answer cell allocates, only where the independent grader's checks run it (not in the
+  kernel), a quarter of the budget in each of the checks' nine children at once;
+- ``careless``: writes files into its working folder and ``/tmp`` until they are full, starts processes
+  until it may not, has a Markdown cell larger than the notebook budget, and an answer cell copied with
+  its grade id (the copy holds the answer; the first copy is the stub);
+- ``ana``: the reference answers.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import ASSIGNMENT, NOTEBOOK
+from autograder.course import autograde, budget, confine, coursedir, demo
+from autograder.course.plugins.slips import notes_of
+from autograder.rubric import FUNCTION_CELLS
+
+from .conftest import ROOT
+from .support.hostile import FULL
+from .test_integrity import auto_points
+
+pytestmark = pytest.mark.skipif(
+    confine.unavailable() is not None and not os.environ.get("CI"),
+    reason=f"no confinement here: {confine.unavailable()}",
+)
+MEMORY = 700 * 2**20  # an honest quick-mode submission holds about 480 MiB in its cgroup
+FILES = 40 * 2**20
+PROCESSES = 96
+NOTEBOOK_SIZE = 2_000_000
+SMALL = budget.Budget(memory_bytes=MEMORY, files_bytes=FILES, processes=PROCESSES, notebook_bytes=NOTEBOOK_SIZE)
+
+HOG = f"""
+import numpy
+held = numpy.ones({MEMORY + 100 * 2**20}, dtype=numpy.uint8)  # past the budget
+"""
+GREEDY = f"""try:
+    get_ipython()
+except NameError:  # in the grader's checks only, each of which gets a quarter of the budget
+    held = b"x" * {MEMORY // 4}
+"""
+WRITER = """
+import os, subprocess
+for folder in (".", "/tmp"):
+    written = 0
+    try:
+        with open(os.path.join(folder, "filler"), "wb") as f:
+            while True:
+                f.write(b"x" * 2**20)
+                f.flush()
+                written += 2**20
+    except OSError as error:
+        print(f"{folder}: {written // 2**20} MiB written, then {error}")
+    os.remove(os.path.join(folder, "filler"))
+started = []
+try:
+    while True:
+        started.append(subprocess.Popen(["sleep", "60"]))
+except OSError as error:
+    print(f"{len(started)} processes started, then {error}")
+for process in started:
+    process.kill()
+    process.wait()
+"""
+
+
+def careless_notebook(root: Path) -> nbformat.NotebookNode:
+    nb = demo.student_notebook(root, demo.DemoStudent("careless", "", added={"imports": WRITER}))
+    cells = []
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == FUNCTION_CELLS[0]:
+            stub = nbformat.from_dict(json.loads(json.dumps(cell)))
+            stub.source = "# YOUR CODE HERE\nraise NotImplementedError()"
+            cells.append(stub)  # the first copy is the stub; the answer is in the second
+        cells.append(cell)
+    cells.append(nbformat.v4.new_markdown_cell("A long essay. " * (NOTEBOOK_SIZE // 10)))
+    nb.cells = cells
+    return nb
+
+
+def greedy_notebook(root: Path) -> nbformat.NotebookNode:
+    nb = demo.student_notebook(root, demo.DemoStudent("greedy", ""))
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == FUNCTION_CELLS[0]:
+            cell.source = GREEDY + cell.source
+    return nb
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, mnist_root):
+    root = demo.build_course(tmp_path_factory.mktemp("budget") / "course", ROOT)
+    submissions = {
+        "ana": demo.student_notebook(root, demo.DemoStudent("ana", "")),
+        "hog": demo.student_notebook(root, demo.DemoStudent("hog", "", added={"imports": HOG})),
+        "greedy": greedy_notebook(root),
+        "careless": careless_notebook(root),
+    }
+    for student, nb in submissions.items():
+        target = root / "submitted" / student / ASSIGNMENT / NOTEBOOK
+        target.parent.mkdir(parents=True)
+        nbformat.write(nb, target)
+    lines = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MNIST_ROOT", str(mnist_root))
+        outcomes = autograde.autograde(root, workers=2, progress=lines.append, budget_of=SMALL)
+    return dict(root=root, outcomes={o.student: o for o in outcomes}, lines=lines)
+
+
+def graded_notebook(root: Path, student: str) -> nbformat.NotebookNode:
+    return nbformat.read(root / "autograded" / student / ASSIGNMENT / NOTEBOOK, as_version=4)
+
+
+def outputs_of(root: Path, student: str) -> str:
+    return "\n".join(
+        output.get("text", "")
+        for cell in graded_notebook(root, student).cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    )
+
+
+def test_the_batch_finished_and_the_honest_student_is_untouched(batch):
+    assert sorted(batch["outcomes"]) == ["ana", "careless", "greedy", "hog"]
+    assert {s: o.status for s, o in batch["outcomes"].items()} == dict.fromkeys(batch["outcomes"], "graded")
+    ana = batch["outcomes"]["ana"]
+    assert ana.problem == "" and auto_points(batch["root"], "ana") == FULL
+    assert any("budgets by cgroup v1" in line or "budgets by cgroup v2" in line for line in batch["lines"])
+
+
+def test_a_kernel_past_the_memory_budget_is_ended_and_keeps_its_points(batch):
+    hog = batch["outcomes"]["hog"]
+    assert "the notebook used more than 700 MiB of memory" in hog.problem
+    assert "the kernel died" in outputs_of(batch["root"], "hog") or "kernel died" in hog.problem
+    assert auto_points(batch["root"], "hog") == FULL  # the grader judged its code
+
+
+def test_the_checks_children_share_the_memory_budget(batch):
+    greedy = batch["outcomes"]["greedy"]
+    assert "the notebook used more than 700 MiB of memory" in greedy.problem
+    assert sum(auto_points(batch["root"], "greedy").values()) < sum(FULL.values())
+
+
+def test_files_in_the_working_folder_and_tmp_stop_at_the_files_budget(batch):
+    text = outputs_of(batch["root"], "careless")
+    for folder in (".", "/tmp"):
+        line = next(line for line in text.splitlines() if line.startswith(f"{folder}: "))
+        written = int(line.split()[1])
+        assert 0.8 * FILES / 2**20 <= written <= FILES / 2**20 and "No space left on device" in line
+    assert "wrote more than 40 MiB of files" in batch["outcomes"]["careless"].problem
+
+
+def test_processes_stop_at_the_process_budget(batch):
+    line = next(line for line in outputs_of(batch["root"], "careless").splitlines() if "processes started" in line)
+    assert int(line.split()[0]) < PROCESSES and "Resource temporarily unavailable" in line
+    assert f"more than {PROCESSES} processes" in batch["outcomes"]["careless"].problem
+
+
+def test_a_notebook_over_its_size_budget_is_trimmed_with_a_note(batch):
+    path = batch["root"] / "autograded" / "careless" / ASSIGNMENT / NOTEBOOK
+    assert path.stat().st_size <= NOTEBOOK_SIZE
+    essay = next(c for c in graded_notebook(batch["root"], "careless").cells if c.source.startswith("A long essay"))
+    assert "[a12: trimmed from" in essay.source
+    assert "over the 2 MB budget" in batch["outcomes"]["careless"].problem
+
+
+def test_a_duplicated_answer_cell_is_graded_once_from_the_copy_with_the_answer(batch):
+    assert auto_points(batch["root"], "careless") == FULL
+    notes = notes_of(graded_notebook(batch["root"], "careless"))
+    assert f"cell {FUNCTION_CELLS[0]} was there 2 times: graded the copy with the answer" in " ".join(notes)
+    assert "graded the copy with the answer" in batch["outcomes"]["careless"].problem
+
+
+def test_no_cgroup_is_left_and_a_worker_count_that_cannot_fit_is_refused(batch):
+    for controller in ("memory", "pids"):
+        parent = budget._own(controller)
+        assert parent is None or not list(parent.glob("a12-*"))
+    with pytest.raises(coursedir.CourseError, match="--workers 3 cannot fit"):
+        huge = budget.Budget(memory_bytes=budget.psutil.virtual_memory().total // 2)
+        autograde.autograde(batch["root"], ["ana", "hog", "greedy"], workers=3, force=True, budget_of=huge)
