@@ -23,6 +23,7 @@ import os
 import re
 import resource
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,13 +76,14 @@ OPTIONS = {  # a12 autograde's option: the Budget trait it sets, and its unit
 def add_options(parser: argparse.ArgumentParser) -> None:
     """``a12 autograde``'s budget options (the default of each: ``c.Budget`` in ``nbgrader_config.py``)."""
     for option, (trait, unit) in OPTIONS.items():
+        about = Budget.class_traits()[trait]
+        default = size_text(about.default_value) if unit == "size" else about.default_value
         parser.add_argument(
             f"--{option.replace('_', '-')}",
             type=parse_size if unit == "size" else int,
             default=None,
-            help=f"budget of each submission: {Budget.class_traits()[trait].help.lower()} "
-            f"(default: {size_text(Budget.class_traits()[trait].default_value) if unit == 'size' else Budget.class_traits()[trait].default_value}"
-            ", or c.Budget in nbgrader_config.py)",
+            help=f"budget of each submission: {about.help.lower()} (default: c.Budget in nbgrader_config.py, "
+            f"else {default})",
         )
 
 
@@ -346,14 +348,13 @@ def notebook_notes(root: Path, student: str, budget: Budget) -> list[str]:
 
 def join() -> None:
     """In a process about to enter a jail (still root, where cgroups are used): join the submission's
-    cgroup, or take its rlimits. The sandbox's children then share the grader's budget."""
-    from autograder.grading import sandbox
-
+    cgroup, or take its rlimits. The sandbox's children (preloaded in a warm grader) then share the
+    grader's budget."""
     procs = os.environ.pop(CGROUP_ENV, "")
     for path in filter(None, procs.split(os.pathsep)):
         with open(path, "w") as f:
             f.write(str(os.getpid()))
-    if procs:
+    if procs and (sandbox := sys.modules.get("autograder.grading.sandbox")):
         sandbox.shared_budget = True
     if limits := os.environ.pop(RLIMITS_ENV, ""):
         memory, files, processes = map(int, limits.split(","))
