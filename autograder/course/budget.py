@@ -8,7 +8,7 @@
   process's own, that the kernel and the grader join as they enter their jails (``join``). Its memory
   limit counts both processes, the sandbox's children and every page they write to their tmpfs
   folders; the kernel's out-of-memory killer then ends a process of that submission only. The
-  sandbox's children share it (``sandbox.memory_per_check`` off) instead of 2 GB each.
+  sandbox's children share it (``sandbox.shared_budget_bytes``) instead of 2 GB each.
 - **rlimits** otherwise (``RLIMIT_AS`` per process on top of what it started with, ``RLIMIT_NPROC``
   for the jail's user ``nobody``, ``RLIMIT_FSIZE``): weaker, as they count per process.
 
@@ -351,11 +351,15 @@ def join() -> None:
     cgroup, or take its rlimits. The sandbox's children (preloaded in a warm grader) then share the
     grader's budget."""
     procs = os.environ.pop(CGROUP_ENV, "")
+    memory = None
     for path in filter(None, procs.split(os.pathsep)):
         with open(path, "w") as f:
             f.write(str(os.getpid()))
-    if procs and (sandbox := sys.modules.get("autograder.grading.sandbox")):
-        sandbox.shared_budget = True
+        for name in ("memory.max", "memory.limit_in_bytes"):
+            if os.path.exists(limit := os.path.join(os.path.dirname(path), name)):
+                memory = int(Path(limit).read_text())
+    if memory and (sandbox := sys.modules.get("autograder.grading.sandbox")):
+        sandbox.shared_budget_bytes = memory
     if limits := os.environ.pop(RLIMITS_ENV, ""):
         memory, files, processes = map(int, limits.split(","))
         in_use = psutil.Process().memory_info().vms  # address space already mapped (the warm server's imports)

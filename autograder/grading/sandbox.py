@@ -29,9 +29,10 @@ from autograder.grading.wire import Outcome, describe_error, dump, load
 from autograder.limits import CHECK_CPU_S, CHECK_MEMORY_BYTES, CHECKS_S
 
 MAX_PAYLOAD = 256_000_000
-# Whether the children share their jail's memory budget (a cgroup: ``autograder.course.budget.join`` sets it)
-# instead of each adding ``memory_bytes`` to what it started with.
-shared_budget = False
+# The memory budget that the children share with their jail (a cgroup; ``autograder.course.budget.join`` sets
+# it): each may then add up to all of it to what it started with, instead of ``memory_bytes``; the cgroup
+# bounds them together.
+shared_budget_bytes: int | None = None
 CHECKS = {check.item: check for check in all_checks()}  # imported here, before any student code runs
 torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # its first use imports for a second: do it once, here
 # --- the child -------------------------------------------------------------------------------
@@ -123,8 +124,9 @@ def _confine(memory_bytes: int, cpu_s: int, work_dir: str) -> None:
     page = os.sysconf("SC_PAGE_SIZE")
     with open("/proc/self/statm") as statm:
         in_use = int(statm.read().split()[0]) * page
-    hard = resource.getrlimit(resource.RLIMIT_AS)[1]  # the jail's own, where it has one
-    limit = hard if shared_budget else min(in_use + memory_bytes, hard) if hard >= 0 else in_use + memory_bytes
+    limit = in_use + (memory_bytes if shared_budget_bytes is None else shared_budget_bytes)
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]  # the jail's own (rlimits instead of a cgroup)
+    limit = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_FSIZE, (16_000_000, 16_000_000))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
