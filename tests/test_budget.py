@@ -265,8 +265,10 @@ def test_a_cgroup_ends_its_process_past_the_memory_budget_and_refuses_processes_
 
 def test_rlimits_where_there_are_no_cgroups():
     env = {budget.RLIMITS_ENV: f"{64 * 2**20},{2**20},{budget.PROCESSES}"}
-    status, text = in_child(env, allocate)
+    status, text = in_child(env, lambda: len(b"x" * (1024 * 2**20)))  # more than the process has ever freed
     assert status == 0 and text == "MemoryError()"
+    status, text = in_child(env, lambda: resource.getrlimit(resource.RLIMIT_AS)[0] - psutil.Process().memory_info().vms)
+    assert 0 < int(text) <= 64 * 2**20
     status, text = in_child(env, lambda: open(os.devnull, "wb") and resource.getrlimit(resource.RLIMIT_FSIZE))
     assert text == str((2**20, 2**20))
 
