@@ -161,6 +161,7 @@ def test_the_checks_children_share_the_memory_budget(batch):
     greedy = batch["outcomes"]["greedy"]
     assert f"the notebook used more than {budget.size_text(MEMORY)} of memory" in greedy.problem
     assert sum(auto_points(batch["root"], "greedy").values()) < sum(FULL.values())
+    assert "used more than the submission's memory budget of 1.25 GiB" in outputs_of(batch["root"], "greedy")
 
 
 def test_files_in_the_working_folder_and_tmp_stop_at_the_files_budget(batch):
@@ -284,3 +285,18 @@ def test_sizes_and_the_workers_that_fit():
         budget.fitting_workers(budget.Budget(memory_bytes=total // 2), 3, 4)
     with pytest.raises(ValueError, match="not even one submission fits"):
         budget.fitting_workers(budget.Budget(memory_bytes=total), None, 4)
+
+
+@pytest.mark.skipif(budget.mechanism() == "rlimits", reason="no writable memory and pids cgroups here (root only)")
+def test_cgroups_left_by_an_a12_that_was_killed_are_swept_and_a_running_ones_kept():
+    kind = budget.mechanism()
+    dead = max(psutil.pids()) + 100_000  # no such process
+    left = budget.Cgroup.make(f"a12-zoe-{dead}-1", budget.Budget(), kind)
+    mine = budget.Cgroup.make(f"a12-zoe-{os.getpid()}-1", budget.Budget(), kind)
+    try:
+        budget.sweep(kind)
+        assert not any(folder.exists() for folder in left.folders.values())
+        assert all(folder.exists() for folder in mine.folders.values())
+    finally:
+        mine.remove()
+        left.remove()

@@ -143,6 +143,8 @@ def plan(
     except ValueError as error:
         raise CourseError(str(error)) from None
     kind = mechanism()
+    if kind != "rlimits":
+        sweep(kind)
     progress(f"{found}: {workers} worker{'s' * (workers > 1)}; {mechanism_text(kind)}")
     return Limits(budget, kind), max(1, workers)
 
@@ -292,6 +294,16 @@ class Cgroup:
             return [int(pid) for pid in (folder / "cgroup.procs").read_text().split()]
         except OSError:
             return []
+
+
+def sweep(kind: str) -> None:
+    """Remove the cgroups that an ``a12 autograde`` which no longer runs left behind (it was killed)."""
+    parents = [_v2_parent()] if kind == "cgroup v2" else list((_v1_parents() or {}).values())
+    for parent in filter(None, parents):
+        for folder in parent.glob("a12-*"):
+            owner = folder.name.rsplit("-", 2)[-2]
+            if owner.isdigit() and not psutil.pid_exists(int(owner)):
+                Cgroup(2 if kind == "cgroup v2" else 1, {"left": folder}).remove()
 
 
 @dataclass(frozen=True)

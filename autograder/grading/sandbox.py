@@ -187,6 +187,11 @@ def _ended(exitcode: int | None, cpu_s: int) -> str:
     """Why a child ended without sending its observations, for the student."""
     if exitcode == -signal.SIGXCPU:
         return f"the student's code used more than {cpu_s} s of CPU time (an endless loop?)"
+    if exitcode == -signal.SIGKILL and shared_budget_bytes is not None:
+        return (
+            "the student's code was ended: with the notebook's other processes it used more than the "
+            f"submission's memory budget of {shared_budget_bytes / 2**30:.3g} GiB"
+        )
     if exitcode == -signal.SIGKILL:
         return "the student's code was killed (out of memory?)"
     return f"the student's code ended the process (exit code {exitcode})"
