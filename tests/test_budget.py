@@ -94,6 +94,7 @@ def careless_notebook(root: Path) -> nbformat.NotebookNode:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == FUNCTION_CELLS[0]:
             stub = nbformat.from_dict(json.loads(json.dumps(cell)))
             stub.source = "# YOUR CODE HERE\nraise NotImplementedError()"
+            stub.id = "copied-answer"  # JupyterLab gives a copied cell an id of its own
             cells.append(stub)  # the first copy is the stub; the answer is in the second
         cells.append(cell)
     cells.append(nbformat.v4.new_markdown_cell("A long essay. " * (NOTEBOOK_SIZE // 10)))
