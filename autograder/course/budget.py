@@ -369,7 +369,8 @@ def join() -> None:
             f.write(str(os.getpid()))
         for name in ("memory.max", "memory.limit_in_bytes"):
             if os.path.exists(limit := os.path.join(os.path.dirname(path), name)):
-                memory = int(Path(limit).read_text())
+                text = Path(limit).read_text().strip()
+                memory = int(text) if text.isdigit() else None  # v2 writes "max" for no limit
     if memory and (sandbox := sys.modules.get("autograder.grading.sandbox")):
         sandbox.shared_budget_bytes = memory
     if limits := os.environ.pop(RLIMITS_ENV, ""):
