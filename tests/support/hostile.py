@@ -338,12 +338,8 @@ TWO_FACED = [
         flags=("12.6d",),
     )
     for name, condition, imports in [
-        (
-            "the model's type and attributes",
-            "(type(model).__name__ == 'UNet' and type(model).__module__ == '__main__' and isinstance(model, UNet)"
-            " and hasattr(model, 'sa3') and not hasattr(model, 'calls') and len(vars(model)) == len(vars(UNet())))",
-            "",
-        ),
+        ("the model's exact type", "type(model) is UNet", ""),
+        ("the model's forward", "type(model).forward is UNet.forward", ""),
         (
             "the caller's module",
             "inspect.currentframe().f_back.f_globals.get('__name__') == '__main__'",
@@ -351,8 +347,7 @@ TWO_FACED = [
         ),
         (
             "no grader frame on the stack",
-            "not any(f.f_globals.get('__name__', '').partition('.')[0] != '__main__' and 'grading' in "
-            "f.f_globals.get('__name__', '') for f in _frames())",
+            "not any('grading' in f.f_globals.get('__name__', '') for f in _frames())",
             "import inspect\n\ndef _frames():\n    f = inspect.currentframe()\n    while f:\n        yield f\n"
             "        f = f.f_back\n\n",
         ),
@@ -360,6 +355,24 @@ TWO_FACED = [
         ("the batch shape", "x.shape[0] == 10", ""),
         ("quick mode", "QUICK", ""),
     ]
+] + [
+    # The stand-ins present the provided class (standins.presenting): this trick sees the notebook's model
+    # under grading too, so its code behaves as in the notebook and is graded as such, with nothing to flag.
+    Attack(
+        "two-faced sampler: the model's class name, module and attributes",
+        "σ_t = β_t when the model looks like the notebook's UNet: its class name and module, its attributes, "
+        "its parameters, nothing extra in vars()",
+        SOURCE,
+        answers={
+            "sample_from_model": _two_faced(
+                "(type(model).__name__ == 'UNet' and type(model).__module__ == '__main__' and isinstance(model, UNet)"
+                " and hasattr(model, 'sa3') and not hasattr(model, 'calls') and sorted(vars(model)) == _UNET_VARS"
+                " and [p.shape for p in model.parameters()] == _UNET_SHAPES)",
+                "_UNET_VARS = sorted(vars(UNet()))\n_UNET_SHAPES = [p.shape for p in UNet().parameters()]\n\n",
+            )
+        },
+        earned=from_reference("12.6d", 1),
+    )
 ]
 ATTACKS += TWO_FACED
 

@@ -2,6 +2,7 @@
 and 12.8e (``sample_from_model_conditional``).
 
 Each property of a step is judged from that step's own inputs, so that one mistake costs one point.
+The stand-in models are handed over dressed as the provided U-Net (``standins.presenting``).
 One full run with ``EpsBank`` checks the loop: the return value, the time steps and the labels.
 Then probes: the sampler runs on the schedule ``beta[:t+1]``, whose first step is t, from a
 controlled x_t, and a ``StepProbe`` stops it at its third model call; that shows the results of
@@ -110,7 +111,8 @@ def observe_sampler(ns: dict, submission: Submission, kind: str) -> SamplerObser
     x_T = torch.randn(N, 1, 32, 32, generator=torch.Generator().manual_seed(SEED + 100))
     model = standins.EpsBank(BANKS[0], conditional=kind == "conditional")
     _seed(SEED)
-    value, error = inputs.call_quietly(fn, x_T.clone(), model, beta.clone(), *label)
+    dressed = standins.presenting(model, conditional=kind == "conditional")
+    value, error = inputs.call_quietly(fn, x_T.clone(), dressed, beta.clone(), *label)
     calls = [{key: v for key, v in call.items() if key != "x"} for call in model.calls]
     obs: SamplerObservations = {
         "x_T": x_T,
@@ -123,7 +125,8 @@ def observe_sampler(ns: dict, submission: Submission, kind: str) -> SamplerObser
         for run, seed in runs:
             model = standins.StepProbe(probe_bank(BANKS[run]), stop_at=3)
             _seed(seed * 1000 + t)
-            value, error = standins.run_probe(fn, probe_start(t, run), model, beta[: t + 1].clone(), *label)
+            dressed = standins.presenting(model, conditional=kind == "conditional")
+            value, error = standins.run_probe(fn, probe_start(t, run), dressed, beta[: t + 1].clone(), *label)
             final = _final(wire.plain(value))
             probe.append(
                 {
@@ -195,6 +198,8 @@ def _notebook_run_problems(run: dict, kind: str) -> tuple[list[str], list[str], 
     outs = [c["out"] for c in calls]
     if not all(isinstance(v, torch.Tensor) and v.shape == (n, 1, 32, 32) for v in states + outs):
         return [], [f"called as the notebook calls it, x did not keep the shape ({n}, 1, 32, 32)"], []
+    if not all(bool(torch.isfinite(v).all()) for v in states):
+        return [], [], ["called as the notebook calls it, x became NaN or infinite"]
     model = notebook_run.provided_model(conditional)
     with torch.no_grad():
         for k in (0, len(calls) // 2, len(calls) - 1):
