@@ -290,9 +290,10 @@ class PlotStub:
 
 @functools.cache
 def _provided_template(conditional: bool) -> nn.Module:
-    """A provided U-Net whose attributes the dressed stand-ins share (built once per process)."""
-    torch.manual_seed(0)
-    return main_provided()["UNetConditional" if conditional else "UNet"]()
+    """A provided U-Net whose attributes the dressed stand-ins share (built once per process, without
+    touching the random state that a check has seeded)."""
+    with torch.random.fork_rng(devices=[]):
+        return main_provided()["UNetConditional" if conditional else "UNet"]()
 
 
 def presenting(standin: nn.Module, conditional: bool = False) -> nn.Module:
