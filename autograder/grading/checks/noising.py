@@ -1,6 +1,7 @@
 """12.2a (the closed-form x_t in a plotting loop) and 12.2c (``generate_noisy_samples``).
 
-12.2c's function is also called as the notebook calls it (``autograder.grading.checks.notebook_run``):
+12.2a's cell gets a shuffling ``DataLoader`` like the notebook's ``train_loader``. 12.2c's function is
+also called as the notebook calls it (``autograder.grading.checks.notebook_run``):
 a batch of 128, the schedule of quick mode, from a cell. A function that is right in the checks' calls
 but not in that one gets no point and is flagged for a person, with both results.
 """
@@ -51,16 +52,25 @@ NoisySamplesObservations = dict[str, Any]
 def observe_closed_form(ns: dict, submission: Submission, prepared: None) -> ClosedFormObservations:
     """Run the 12.2a cell on a known batch; snapshot x_t at every plotted step."""
     source = submission.answer("closed_form_noisy_images")
-    x_0, y = inputs.digit_batch(128, seed=SEED)
+    images, labels = inputs.digit_batch(128, seed=SEED)
+    x_0, y = next(iter(_train_loader(images, labels)))  # the batch that the cell's next(iter(...)) gets
     snapshots: list[dict] = []
     cell_ns = dict(ns)
-    cell_ns["train_loader"] = [(x_0.clone(), y)]
+    cell_ns["train_loader"] = _train_loader(images, labels)
     cell_ns["plt"] = standins.PlotStub(
         on_imshow=lambda: snapshots.append({"t": wire.plain(cell_ns.get("t")), "x_t": wire.plain(cell_ns.get("x_t"))})
     )
     torch.manual_seed(SEED)
     problems = run_statements(source, cell_ns, budget_s=CELL_STATEMENT_S, skip_expressions=False)
     return {"x_0": x_0, "snapshots": snapshots, "problems": problems}
+
+
+def _train_loader(images: torch.Tensor, labels: torch.Tensor) -> torch.utils.data.DataLoader:
+    """A loader like the notebook's (batches of 128, shuffled), with a fixed order."""
+    dataset = torch.utils.data.TensorDataset(images, labels)
+    return torch.utils.data.DataLoader(
+        dataset, batch_size=128, shuffle=True, generator=torch.Generator().manual_seed(SEED)
+    )
 
 
 def judge_closed_form(obs: ClosedFormObservations) -> tuple[float, list[str]]:
