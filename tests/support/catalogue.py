@@ -847,3 +847,77 @@ ALTERNATIVES += [
         },
     ),
 ]
+
+# --- Issue 21 / issue 24 (samplers): slips that the stand-ins accept but the provided models reject -----------
+# Rubric decision (issue 24): a shape or type slip that makes the provided UNet/UNetConditional raise is a
+# mistake in the item whose function holds it (-1 in 12.6d and 12.7c, 0 of 1 in 12.8e); 12.8f and 12.8g,
+# whose cells only call the sampler, keep their points. What the provided models accept (a time step of
+# shape (1,) broadcast over the batch, int32 labels, one label of shape (1,)) is no mistake.
+T_LINE = "t = (torch.ones(x.shape[0]) * i).long().to(device)"
+C_LINE = "c = (torch.ones(x.shape[0]) * label).long().to(device)"
+
+MISTAKES += [
+    Case(
+        "0-dim time step torch.tensor(i), never expanded to the batch",
+        "12.6d",
+        1,
+        {"sample_from_model": [(T_LINE, "t = torch.tensor(i)")]},
+    ),
+    Case(
+        "x cast to float64 inside the sampler: the U-Net's float32 weights refuse it",
+        "12.6d",
+        1,
+        {"sample_from_model": [("    x_hist = []\n", "    x_hist = []\n    x = x.double()\n")]},
+    ),
+    Case(
+        "0-dim time step as_tensor(i, device=device)",
+        "12.7c",
+        1,
+        {"deterministic_sample_from_model": [(T_LINE, "t = torch.as_tensor(i, device=device)")]},
+    ),
+    Case(
+        "0-dim time step in the conditional sampler",
+        "12.8e",
+        0,
+        {"sample_from_model_conditional": [(T_LINE, "t = torch.tensor(i, dtype=torch.long)")]},
+    ),
+    Case(
+        "float labels torch.full((n,), float(label)): the embedding refuses them",
+        "12.8e",
+        0,
+        {"sample_from_model_conditional": [(C_LINE, "c = torch.full((x.shape[0],), float(label))")]},
+    ),
+    Case(
+        "the label passed to the model as a Python int",
+        "12.8e",
+        0,
+        {"sample_from_model_conditional": [("model(x, t, c)", "model(x, t, label)")]},
+    ),
+]
+
+ALTERNATIVES += [
+    Case(
+        "time step of shape (1,), broadcast by the U-Net",
+        "12.6d",
+        2,
+        {"sample_from_model": [(T_LINE, "t = torch.tensor([i], device=device)")]},
+    ),
+    Case(
+        "int32 labels",
+        "12.8e",
+        1,
+        {"sample_from_model_conditional": [(C_LINE, "c = torch.full((x.shape[0],), label, dtype=torch.int32)")]},
+    ),
+    Case(
+        "one label of shape (1,), broadcast by the U-Net",
+        "12.8e",
+        1,
+        {"sample_from_model_conditional": [(C_LINE, "c = torch.tensor([label], device=device)")]},
+    ),
+    Case(
+        "deterministic sampler with float time steps",
+        "12.7c",
+        2,
+        {"deterministic_sample_from_model": [(T_LINE, "t = torch.full((x.shape[0],), float(i), device=device)")]},
+    ),
+]

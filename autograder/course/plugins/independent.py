@@ -11,7 +11,8 @@ with the report's: the reasons as text and the points as the cell's result, whic
 partial credit. Whatever the kernel did to its interpreter, its outputs or its files, the points are
 the grader's. Where the kernel's own outcome of a test cell differs, the notebook is flagged and the
 difference is recorded in the notebook's metadata (``a12.disagreements``), for ``a12 autograde``'s
-summary and ``a12 export``.
+summary and ``a12 export``. The grader's own flags (``Report.flags``: code that behaves differently
+under grading) are recorded (``a12.flags``) and flag the notebook the same way.
 """
 
 import json
@@ -156,8 +157,9 @@ class ApplyIndependentScores(NbGraderPreprocessor):
             "confined": resources[CONFINED],
             "report_error": report.error,
             "disagreements": disagreements,
+            "flags": report.flags,  # the grader's own flags: code that behaves differently under grading
         }
-        if disagreements:
+        if disagreements or report.flags:
             self._flag(resources)
         return nb, resources
 
@@ -173,6 +175,11 @@ class ApplyIndependentScores(NbGraderPreprocessor):
 def report_as_dict(report: Report) -> dict:
     """A report as the plain data that ``autograder.notebook.feedback`` reads."""
     return json.loads(report.to_json())
+
+
+def flags_of(nb: NotebookNode) -> list[dict]:
+    """The independent grader's flags (``{"item", "reason"}``) recorded in an autograded notebook."""
+    return list(nb.metadata.get(METADATA, {}).get("flags", []))
 
 
 def disagreements_of(nb: NotebookNode) -> list[dict]:
