@@ -141,9 +141,11 @@ class EpochLoop:
                 epoch["logged"] = now
                 rate = epoch["steps"] * batch_size / (now - epoch["began"])
                 left = (total - epoch["steps"]) * batch_size / rate
+                later = total * batch_size / rate * (epochs - epoch["number"] - 1 + self.later * epochs)
                 self.log(
                     f"{self.name}: epoch {epoch['number'] + 1}/{epochs}, batch {epoch['steps']}/{total}, "
-                    f"{rate:.1f} examples/s; this epoch's training done in about {_duration(left)}"
+                    f"{rate:.1f} examples/s; time left: about {_duration(left)} in this epoch, "
+                    f"{_duration(left + later)} of training (validation not counted)"
                 )
 
         optimizer.register_step_post_hook(step)
