@@ -52,6 +52,30 @@ def save(path: Path, state: dict) -> None:
     os.replace(part, path)
 
 
+def training_state(
+    epoch: int,
+    epochs: int,
+    seconds: float,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    plotter,
+    diffusion_steps: int | None,
+) -> dict:
+    """What a checkpoint holds after ``epoch`` of ``epochs`` (see ``load``); ``plotter`` has the loss
+    history as ``X`` and ``Y``; the random number generators' states are taken now."""
+    return {
+        "epoch": epoch,
+        "epochs": epochs,
+        "seconds": seconds,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "history": (plotter.X, plotter.Y),
+        "rng": _rng_states(),
+        "diffusion_steps": diffusion_steps,
+        "model_class": type(model).__name__,
+    }
+
+
 def _rng_states() -> dict:
     return {
         "torch": torch.get_rng_state(),
@@ -182,20 +206,9 @@ class EpochLoop:
             yield epoch
             now = time.time()
             beta = frame.f_locals.get("beta")
-            save(
-                checkpoint_path(self.folder, epoch + 1),
-                {
-                    "epoch": epoch + 1,
-                    "epochs": epochs,
-                    "seconds": previous + now - began,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "history": (plotter.X, plotter.Y),
-                    "rng": _rng_states(),
-                    "diffusion_steps": len(beta) if isinstance(beta, torch.Tensor) else None,
-                    "model_class": type(model).__name__,
-                },
-            )
+            steps = len(beta) if isinstance(beta, torch.Tensor) else None
+            state = training_state(epoch + 1, epochs, previous + now - began, model, optimizer, plotter, steps)
+            save(checkpoint_path(self.folder, epoch + 1), state)
             for old in saved_epochs(self.folder):
                 if old < epoch:
                     checkpoint_path(self.folder, old).unlink()

@@ -134,10 +134,12 @@ class RunFolder:
         self._file.write_text(json.dumps({"settings": self.settings, "sessions": [*self._sessions, self.minutes()]}))
 
     def minutes(self) -> float:
+        """This session's minutes so far."""
         return round((time.perf_counter() - self._start) / 60, 1)
 
-    def total_minutes(self) -> float:
-        return round(sum(self._sessions) + self.minutes(), 1)
+    def summary(self) -> dict:
+        """The notebook's ``a12_solution_run`` metadata: the minutes of all sessions, and how many."""
+        return {"minutes": round(sum(self._sessions) + self.minutes(), 1), "sessions": len(self._sessions) + 1}
 
 
 def start_in_background(argv: list[str], folder: Path) -> tuple[int, Path]:
@@ -252,10 +254,9 @@ def run_solution(
     for cell in nb.cells:  # the progress bars (widgets) mean nothing once the run is over
         if cell.cell_type == "code":
             cell.outputs = [out for out in cell.outputs if WIDGET not in out.get("data", {})]
-    minutes = round((time.perf_counter() - start) / 60, 1)
-    nb.metadata["a12_solution_run"] = {"minutes": minutes}
+    nb.metadata["a12_solution_run"] = {"minutes": round((time.perf_counter() - start) / 60, 1)}
     if run is not None:
-        nb.metadata["a12_solution_run"] = {"minutes": run.total_minutes(), "sessions": len(run._sessions) + 1}
-        run.log(f"done: wrote {notebook}; {run.total_minutes()} minutes in all")
+        nb.metadata["a12_solution_run"] = run.summary()
+        run.log(f"done: wrote {notebook}; {run.summary()['minutes']} minutes in {run.summary()['sessions']} session(s)")
     nbformat.write(nb, notebook)
     return read_run(nb)
