@@ -208,24 +208,34 @@ def outputs(nb: nbformat.NotebookNode) -> list[list]:
     return cells
 
 
+def in_second_epoch(folder) -> bool:
+    """Whether ``folder``'s training is in its second epoch, with a partial checkpoint of it."""
+    try:
+        return checkpoint.load(checkpoint.partial_path(folder))["epoch"] == 1
+    except FileNotFoundError:
+        return False
+
+
 def test_a_killed_run_resumes_from_its_checkpoints_to_the_same_notebook(tmp_path):
-    """Two trainings of 3 epochs: a run killed (with its kernel) after the second training's first
-    checkpoint, then run again, saves the notebook that an uninterrupted run without checkpoints saves."""
+    """Two trainings of 3 epochs, checkpointed within epochs too: a run killed (with its kernel) in the
+    second training's second epoch, then run again, saves the notebook that an uninterrupted run
+    without checkpoints saves."""
     plain = course_with(tmp_path / "plain") / "solutions" / "assignment12.ipynb"
     solution_run.run_solution(plain, quick=True, epochs=3, log=lambda line: None)
 
-    checkpoints = tmp_path / "run"
+    checkpoints, second = tmp_path / "run", tmp_path / "run" / "train_model_conditional"
     command = [sys.executable, "-m", "autograder.course.cli", "--course", str(course_with(tmp_path / "resumed"))]
     command += ["run-solution", "--quick", "--epochs", "3", "--checkpoints", str(checkpoints)]
+    command += ["--checkpoint-minutes", "0"]  # a partial checkpoint between every two batches
     first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    while not (checkpoints / "train_model_conditional" / "epoch-001.pt").exists():
+    while not in_second_epoch(second):
         assert first.poll() is None, first.stderr.read().decode()
         time.sleep(0.02)
     for pid in [*children(first.pid), first.pid]:  # the kernel, and a12
         os.kill(pid, signal.SIGKILL)
     first.wait()
     assert checkpoint.saved_epochs(checkpoints / "train_model") == [2, 3]
-    assert checkpoint.saved_epochs(checkpoints / "train_model_conditional") == [1]
+    assert checkpoint.saved_epochs(second) == [1] and in_second_epoch(second)
 
     done = subprocess.run(command, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -233,12 +243,14 @@ def test_a_killed_run_resumes_from_its_checkpoints_to_the_same_notebook(tmp_path
     assert outputs(resumed) == outputs(nbformat.read(plain, as_version=4))
     assert resumed.metadata["a12_solution_run"]["sessions"] == 2
     log = (checkpoints / "run.log").read_text()
-    assert "train_model: resumed after epoch 2/3" in log and "train_model_conditional: resumed after epoch 1/3" in log
+    assert "train_model: resumed after epoch 2/3" in log
+    assert "train_model_conditional: resumed in epoch 2/3 after batch" in log
     assert re.search(
         r"train_model_conditional: epoch 3/3, training loss [.\d]+, validation loss [.\d]+, [.\d]+ ex", log
     )
     assert "time left: about" in log and "done: wrote" in log
-    assert len(checkpoint.load(checkpoints / "train_model" / "epoch-003.pt")["history"][1][1]) == 3
+    assert not checkpoint.partial_path(second).exists()
+    assert len(checkpoint.load(checkpoint.checkpoint_path(second, 3))["history"][1][1]) == 3
 
 
 def test_a_checkpoint_folder_of_another_run_is_refused(tmp_path):

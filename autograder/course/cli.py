@@ -158,7 +158,12 @@ def cmd_run_solution(args: argparse.Namespace) -> int:
         return 0
     try:
         run = solution_run.run_solution(
-            notebook, epochs=args.epochs, quick=args.quick, mnist_root=args.mnist_root, checkpoints=args.checkpoints
+            notebook,
+            epochs=args.epochs,
+            quick=args.quick,
+            mnist_root=args.mnist_root,
+            checkpoints=args.checkpoints,
+            checkpoint_minutes=args.checkpoint_minutes,
         )
     except CellExecutionError as error:
         raise coursedir.CourseError(f"a cell of {notebook} failed; the notebook was not saved:\n{error}") from None
@@ -295,6 +300,12 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="a folder outside the course: checkpoint every epoch there, log to run.log there, and resume "
         "from what it holds (the same command again after an interruption)",
+    )
+    sub.add_argument(
+        "--checkpoint-minutes",
+        type=float,
+        default=10,
+        help="with --checkpoints: also checkpoint within an epoch, at most this often (default: 10)",
     )
     sub.add_argument("--background", action="store_true", help="run detached from this terminal (needs --checkpoints)")
     return main_parser

@@ -105,8 +105,8 @@ class RunFolder:
     """A folder outside the course for a resumable run: ``run.json`` (the run's settings and the minutes
     of each session), ``run.log`` (progress), a checkpoint folder for each training; one run at a time."""
 
-    def __init__(self, folder: Path, settings: dict):
-        self.path, self.settings = Path(folder).resolve(), settings
+    def __init__(self, folder: Path, settings: dict, save_every_s: float = 600):
+        self.path, self.settings, self.save_every_s = Path(folder).resolve(), settings, save_every_s
         self.log_path, self._file = self.path / "run.log", self.path / "run.json"
 
     def open(self) -> None:
@@ -209,7 +209,7 @@ class _ProgressClient(NotebookClient):
         folder, log = str(self._run.path / grade_id), str(self._run.log_path)
         await self._hidden(
             "from autograder.course import checkpoint as _a12_checkpoint\n"
-            f"_a12_checkpoint.install({TRAINERS[grade_id]!r}, {folder!r}, {log!r}, {later})"
+            f"_a12_checkpoint.install({TRAINERS[grade_id]!r}, {folder!r}, {log!r}, {later}, {self._run.save_every_s})"
         )
         try:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
@@ -224,11 +224,13 @@ def run_solution(
     quick: bool = False,
     mnist_root: Path | None = None,
     checkpoints: Path | None = None,
+    checkpoint_minutes: float = 10,
     log: Callable[[str], None] = print,
 ) -> SolutionRun:
     """Execute ``notebook`` in its folder (full mode unless ``quick``), save it with its outputs, and
     return what it printed. On an error in a cell, raise nbclient's CellExecutionError and save nothing.
-    With ``checkpoints`` (a folder), checkpoint every epoch there and resume from what it holds."""
+    With ``checkpoints`` (a folder), checkpoint every epoch there (and every ``checkpoint_minutes`` within
+    an epoch), and resume from what it holds."""
     nb = nbformat.read(notebook, as_version=4)
     env = dict(os.environ, DDPM_QUICK="1" if quick else "0", PYTHONWARNINGS="ignore")
     if epochs is not None:
@@ -238,7 +240,7 @@ def run_solution(
     run = None
     if checkpoints is not None:
         settings = {"quick": quick, "epochs": epochs, "mnist_root": env.get("MNIST_ROOT"), "code": _source_digest(nb)}
-        run = RunFolder(checkpoints, settings)
+        run = RunFolder(checkpoints, settings, checkpoint_minutes * 60)
         run.open()
     start = time.perf_counter()
     _ProgressClient(
