@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_output
 
-from autograder.course import checkpoint, coursedir, solution_run
+from autograder.course import checkpoint, cli, coursedir, solution_run
 
 from .conftest import SOLUTION
 
@@ -257,3 +257,22 @@ def test_a_checkpoint_folder_of_another_run_is_refused(tmp_path):
     solution_run.RunFolder(tmp_path, {"epochs": 3}).open()
     with pytest.raises(coursedir.CourseError, match="holds the checkpoints of another run"):
         solution_run.RunFolder(tmp_path, {"epochs": 4}).open()
+
+
+def test_checkpoints_go_outside_the_course_and_background_needs_them(tmp_path, capsys):
+    course = course_with(tmp_path / "course")
+    for args, message in (
+        (["--checkpoints", str(course / "run")], "give a folder outside the course"),
+        (["--background"], "--background needs --checkpoints"),
+    ):
+        assert cli.main(["--course", str(course), "run-solution", *args]) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_a_background_run_is_detached_and_writes_its_output_to_the_run_folder(tmp_path):
+    pid, output = solution_run.start_in_background(["run-solution", "--help", "--background"], tmp_path)
+    assert os.getsid(pid) == pid  # its own session: it outlives the terminal that started it
+    deadline = time.monotonic() + 120
+    while "--checkpoint-minutes" not in output.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "--checkpoint-minutes" in output.read_text()
