@@ -148,9 +148,26 @@ def cmd_regrade(args: argparse.Namespace) -> int:
 
 def cmd_run_solution(args: argparse.Namespace) -> int:
     """Run the solution notebook and save it with its outputs; check the losses it reports."""
-    notebook = coursedir.find_root(args.course) / "solutions" / NOTEBOOK
+    root = coursedir.find_root(args.course)
+    notebook = root / "solutions" / NOTEBOOK
+    if args.checkpoints is not None and args.checkpoints.resolve().is_relative_to(root):
+        raise coursedir.UsageError(f"--checkpoints {args.checkpoints}: give a folder outside the course {root}")
+    if args.background:
+        if args.checkpoints is None:
+            raise coursedir.UsageError("--background needs --checkpoints DIR (its log goes there)")
+        pid, output = solution_run.start_in_background(sys.argv[1:], args.checkpoints)
+        print(f"started in the background (pid {pid}); progress: {args.checkpoints / 'run.log'}; errors: {output}")
+        print("after an interruption, the same command resumes it from its last checkpoints")
+        return 0
     try:
-        run = solution_run.run_solution(notebook, epochs=args.epochs, quick=args.quick, mnist_root=args.mnist_root)
+        run = solution_run.run_solution(
+            notebook,
+            epochs=args.epochs,
+            quick=args.quick,
+            mnist_root=args.mnist_root,
+            checkpoints=args.checkpoints,
+            checkpoint_minutes=args.checkpoint_minutes,
+        )
     except CellExecutionError as error:
         raise coursedir.CourseError(f"a cell of {notebook} failed; the notebook was not saved:\n{error}") from None
     print(f"wrote {notebook}: {run.mode} mode, {run.num_train} training images, {run.epochs} epochs")
@@ -281,6 +298,20 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="MNIST_ROOT: a folder that holds MNIST/raw/ (default: solutions/data, where torchvision downloads it)",
     )
+    sub.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=None,
+        help="a folder outside the course: checkpoint every epoch there, log to run.log there, and resume "
+        "from what it holds (the same command again after an interruption)",
+    )
+    sub.add_argument(
+        "--checkpoint-minutes",
+        type=float,
+        default=10,
+        help="with --checkpoints: also checkpoint within an epoch, at most this often (default: 10)",
+    )
+    sub.add_argument("--background", action="store_true", help="run detached from this terminal (needs --checkpoints)")
     return main_parser
 
 
