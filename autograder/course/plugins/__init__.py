@@ -9,11 +9,14 @@
 - ``grading_rules.InsertGradingRules``: the score sheet's grading rules under each free-text answer of
   the autograded notebook, where graders see them in formgrader; ``RemoveGradingRules`` keeps them out
   of the feedback that students get.
+- ``inert.InertStudentWork`` and ``inert.markdown2html``: in nbconvert's HTML exporter, which renders
+  submissions in formgrader and in the feedback, student work is shown as inert HTML.
 """
 
 from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.preprocessors import Execute, SaveAutoGrades
 
+from autograder.course.inert import InertStudentWork, markdown2html
 from autograder.course.plugins.execute import LimitedExecute
 from autograder.course.plugins.grading_rules import InsertGradingRules, RemoveGradingRules
 from autograder.course.plugins.independent import ApplyIndependentScores, GradeIndependently
@@ -31,3 +34,6 @@ def configure(c) -> None:
             autograde.append(preprocessor)
     c.Autograde.autograde_preprocessors = autograde + [InsertGradingRules]
     c.GenerateFeedback.preprocessors = [RemoveGradingRules] + GenerateFeedback.preprocessors.default()
+    # formgrader's and generate_feedback's HTMLExporter: nothing a student wrote runs in a page a person opens
+    c.HTMLExporter.preprocessors = [InertStudentWork]
+    c.HTMLExporter.filters = {"markdown2html": markdown2html}
