@@ -4,7 +4,8 @@
 kernel outputs are HTML, JavaScript, Markdown and SVG. Every payload, if it ran, would record its
 name in ``top.A12_RAN`` (the marker the browser test reads), give full points in formgrader's score
 inputs, write a comment, open a terminal and write a file through the server's API with the grader's
-session. ``legitimate_release`` answers with math, a table, a code block and a plotted figure.
+session. Its first written answer is legitimate instead: math, a table, a code block, and a plotted
+figure under it, which must still render.
 """
 
 from pathlib import Path
@@ -68,18 +69,6 @@ def output_cell() -> str:
 ATTACKS = (*MARKDOWN_ATTACKS, *OUTPUT_ATTACKS)
 
 
-def hostile_release(release: Path, solution: Path) -> nbformat.NotebookNode:
-    """The release with the Markdown attacks as written answers and the output attacks in a code cell."""
-    nb = filled_release(release, solution, set())
-    answers = list(answer_cells(nb, "markdown").values())
-    for cell, (name, payload) in zip(answers, MARKDOWN_ATTACKS.items()):
-        cell.source = f"**Answer:** {name}. " + payload(attack(name))
-    nb.cells.insert(
-        nb.cells.index(answers[0]) + 1, nbformat.v4.new_code_cell(output_cell(), metadata={"tags": ["a12-outputs"]})
-    )
-    return nb
-
-
 LEGITIMATE_ANSWER = r"""**Answer:** the noise follows $x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\epsilon$.
 
 | step | noise |
@@ -98,10 +87,13 @@ FIGURE_CELL = (
 )
 
 
-def legitimate_release(release: Path, solution: Path) -> nbformat.NotebookNode:
-    """The release with the first written answer in math, a table and a code block, and a plotted figure."""
+def hostile_release(release: Path, solution: Path) -> nbformat.NotebookNode:
+    """The release with a legitimate first written answer and a figure, the Markdown attacks as the
+    next written answers, and the output attacks in a code cell."""
     nb = filled_release(release, solution, set())
-    first = next(iter(answer_cells(nb, "markdown").values()))
+    first, *answers = answer_cells(nb, "markdown").values()
     first.source = LEGITIMATE_ANSWER
-    nb.cells.insert(nb.cells.index(first) + 1, nbformat.v4.new_code_cell(FIGURE_CELL))
+    for cell, (name, payload) in zip(answers, MARKDOWN_ATTACKS.items()):
+        cell.source = f"**Answer:** {name}. " + payload(attack(name))
+    nb.cells.insert(nb.cells.index(first) + 1, nbformat.v4.new_code_cell(FIGURE_CELL + output_cell()))
     return nb
