@@ -517,7 +517,7 @@ def test_graders_see_hostile_student_work_inert_in_formgrader_and_feedback(
         page.goto(lab.url(submission_url(root)))
         page.locator("input.score").first.wait_for()
         shots.take(page, "hostile submission in formgrader")
-        assert scripts_that_ran(page) == []
+        assert sorted(set(scripts_that_ran(page))) == []
         text = page.locator("#notebook").inner_text()
         for name in hostile_pages.MARKDOWN_ATTACKS:  # every answer is there to read, tags and all
             assert f"{name}." in text, name
