@@ -515,7 +515,8 @@ def test_graders_see_hostile_student_work_inert_in_formgrader_and_feedback(
     files_before = sorted(p.name for p in root.iterdir())
     with JupyterLab(root, env, tmp_path_factory.mktemp("hostile-jupyter")) as lab:
         page.goto(lab.url("formgrader"))  # logs the grader in (a session cookie), as the Formgrader tab does
-        page.goto(f"{lab.base}/{submission_url(root)}")
+        response = page.goto(f"{lab.base}/{submission_url(root)}")
+        assert "default-src 'none'" in response.headers["content-security-policy"]  # formgrader_csp
         page.locator("input.score").first.wait_for()
         shots.take(page, "hostile submission in formgrader")
         assert sorted(set(scripts_that_ran(page))) == []

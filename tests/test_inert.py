@@ -9,6 +9,7 @@ from nbconvert.exporters import HTMLExporter
 from nbgrader.server_extensions.formgrader import handlers
 from traitlets.config import Config
 
+from autograder.course.formgrader_csp import INLINE_SCRIPT, _sha, policy
 from autograder.course.inert import SCRIPT_REMOVED, InertStudentWork, inert_output_data, render_markdown
 from autograder.course.plugins import configure
 
@@ -93,3 +94,13 @@ def test_formgrader_page_runs_only_its_own_scripts(formgrader_html):
     assert not [s for s in scripts if "A12_RAN" in s]
     assert not HANDLER.search(formgrader_html.split('id="notebook-container"')[1])
     assert formgrader_html.count(SCRIPT_REMOVED) == 1
+
+
+def test_the_policy_allows_the_templates_own_inline_code_only(formgrader_html):
+    page = formgrader_html.replace('id="notebook-container">', 'id="notebook-container"><script>evil()</script>', 1)
+    csp = policy(page)
+    head = page.split('id="notebook-container"')[0]
+    own = [body for attributes, body in INLINE_SCRIPT.findall(head) if "src=" not in attributes]
+    assert own and all(_sha(body) in csp for body in own)
+    assert _sha("evil()") not in csp and _sha("toggle_name(true);") in csp
+    assert "default-src 'none'" in csp and "connect-src 'self'" in csp and "frame-src 'none'" in csp

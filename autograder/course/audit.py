@@ -171,7 +171,7 @@ def claim(path: str | None = None) -> None:
     ``a12`` for the ``a12`` command, else ``nbgrader``); idempotent."""
     global _claimed_path
     if path is None:
-        path = "formgrader" if _in_jupyter_server() else "nbgrader"
+        path = "formgrader" if in_jupyter_server() else "nbgrader"
     if _claimed_path in (None, "nbgrader") or path != "nbgrader":
         _claimed_path = path
     if not event.contains(Session, "before_flush", _before_flush):
@@ -179,7 +179,8 @@ def claim(path: str | None = None) -> None:
         event.listen(Session, "after_flush", _after_flush)
 
 
-def _in_jupyter_server() -> bool:
+def in_jupyter_server() -> bool:
+    """Whether this process is a Jupyter server (where formgrader runs)."""
     serverapp = sys.modules.get("jupyter_server.serverapp")
     return bool(serverapp and serverapp.ServerApp.initialized())
 

@@ -11,13 +11,14 @@
   of the feedback that students get.
 - ``inert.InertStudentWork`` and ``inert.markdown2html``: in nbconvert's HTML exporter, which renders
   submissions in formgrader and in the feedback, student work is shown as inert HTML.
+- ``formgrader_csp.install``: a Content-Security-Policy on formgrader's submission pages.
 - ``audit.claim``: this process's changes of manual grades are recorded with its path (``audit``).
 """
 
 from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.preprocessors import Execute, SaveAutoGrades
 
-from autograder.course import audit
+from autograder.course import audit, formgrader_csp
 from autograder.course.inert import InertStudentWork, markdown2html
 from autograder.course.plugins.execute import LimitedExecute
 from autograder.course.plugins.grading_rules import InsertGradingRules, RemoveGradingRules
@@ -41,3 +42,5 @@ def configure(c) -> None:
     c.HTMLExporter.filters = {"markdown2html": markdown2html}
     # every write of manual grades by this process is recorded as formgrader's (in a Jupyter server) or nbgrader's
     audit.claim()
+    if audit.in_jupyter_server():  # formgrader's submission pages also get a Content-Security-Policy
+        formgrader_csp.install()
