@@ -1,5 +1,6 @@
 """The record of manual grades (``autograder.course.audit``): database triggers in SQLite and PostgreSQL."""
 
+import shutil
 import sqlite3
 
 import pytest
@@ -65,13 +66,14 @@ def test_every_manual_change_is_recorded_with_its_path(url, monkeypatch):
         assert gb.db.execute(text(f"SELECT count(*) FROM {audit.CLAIM}")).scalar() == 0
 
 
-def test_a12_merge_is_not_suspicious_and_a12_audit_lists_a_direct_write(course, capsys, monkeypatch, tmp_path):
-    from .conftest import new_gradebook
-
-    url = new_gradebook(course / "gradebook.db")
+def test_a12_merge_is_not_suspicious_and_a12_audit_lists_a_direct_write(
+    course, capsys, monkeypatch, tmp_path, empty_gradebook
+):
+    shutil.copy(empty_gradebook, course / "gradebook.db")
+    url = f"sqlite:///{course / 'gradebook.db'}"
     audit.install(url)
     worker = tmp_path / "worker.db"
-    new_gradebook(worker)
+    shutil.copy(empty_gradebook, worker)
     autograded(f"sqlite:///{worker}", "ada", {AUTO_CELL: 2.0}, comment="auto")
     monkeypatch.setattr(audit, "_claimed_path", None)
     audit.claim("a12")
