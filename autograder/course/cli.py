@@ -13,6 +13,7 @@ from nbclient.exceptions import CellExecutionError
 
 from autograder import NOTEBOOK
 from autograder.course import (
+    audit,
     autograde,
     budget,
     collect,
@@ -143,6 +144,20 @@ def cmd_regrade(args: argparse.Namespace) -> int:
         )
     verb = "updated in the gradebook" if args.apply else "differ from the gradebook (--apply writes them)"
     print(f"{len(reports)} submissions re-graded; {len(differences)} item scores {verb}")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """List the changes of manual scores, extra credit and comments made outside formgrader."""
+    recorded = audit.changes(coursedir.gradebook_url(coursedir.find_root(args.course)))
+    shown = recorded if args.all else audit.suspicious(recorded)
+    for c in shown:
+        print(
+            f"{c.changed_at} {c.path} ({c.actor or 'no claim: a direct write'}) {c.student} {c.item} "
+            f"{c.field}: {c.old} -> {c.new}"
+        )
+    outside = len(audit.suspicious(recorded))
+    print(f"{len(recorded)} changes recorded; {outside} made outside formgrader (with no grader logged in)")
     return 0
 
 
@@ -287,6 +302,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--student", action="append", help="only this student (repeat for more)")
     sub.add_argument("--apply", action="store_true", help="write the independent scores into the gradebook")
 
+    sub = command("audit", cmd_audit)
+    sub.add_argument("--all", action="store_true", help="every recorded change, formgrader's too")
+
     sub = command("run-solution", cmd_run_solution)
     sub.add_argument(
         "--epochs", type=int, default=None, help="DDPM_EPOCHS: epochs of each training (default: 20 in full mode)"
@@ -317,6 +335,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    audit.claim("a12")
     try:
         return args.run(args)
     except (coursedir.CourseError, collect.CollectError) as error:

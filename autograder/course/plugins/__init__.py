@@ -11,11 +11,17 @@
 - ``grading_rules.InsertGradingRules``: the score sheet's grading rules under each free-text answer of
   the autograded notebook, where graders see them in formgrader; ``RemoveGradingRules`` keeps them out
   of the feedback that students get.
+- ``inert.InertStudentWork`` and ``inert.markdown2html``: in nbconvert's HTML exporter, which renders
+  submissions in formgrader and in the feedback, student work is shown as inert HTML.
+- ``formgrader_csp.install``: a Content-Security-Policy on formgrader's submission pages.
+- ``audit.claim``: this process's changes of manual grades are recorded with its path (``audit``).
 """
 
 from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.preprocessors import DeduplicateIds, Execute, SaveAutoGrades
 
+from autograder.course import audit, formgrader_csp
+from autograder.course.inert import InertStudentWork, markdown2html
 from autograder.course.plugins.execute import LimitedExecute
 from autograder.course.plugins.grading_rules import InsertGradingRules, RemoveGradingRules
 from autograder.course.plugins.independent import ApplyIndependentScores, GradeIndependently
@@ -36,3 +42,10 @@ def configure(c) -> None:
     sanitize = Autograde.sanitize_preprocessors.default()
     c.Autograde.sanitize_preprocessors = [KeepOneCopy if p is DeduplicateIds else p for p in sanitize] + [LimitSize]
     c.GenerateFeedback.preprocessors = [RemoveGradingRules] + GenerateFeedback.preprocessors.default()
+    # formgrader's and generate_feedback's HTMLExporter: nothing a student wrote runs in a page a person opens
+    c.HTMLExporter.preprocessors = [InertStudentWork]
+    c.HTMLExporter.filters = {"markdown2html": markdown2html}
+    # every write of manual grades by this process is recorded as formgrader's (in a Jupyter server) or nbgrader's
+    audit.claim()
+    if audit.in_jupyter_server():  # formgrader's submission pages also get a Content-Security-Policy
+        formgrader_csp.install()
