@@ -30,3 +30,14 @@ def test_case_scores_exactly_its_points(case: Case, reference):
     assert got == expected, results[case.item].reasons
     lost = results[case.item].max_points - case.points
     assert len(results[case.item].reasons) >= (1 if lost else 0)
+
+
+def test_training_feedback_names_the_function_that_made_the_mistake(reference):
+    """Calls are told apart by the student's function that made them, not by whether gradients are on."""
+    from autograder.grading.checks import training
+
+    case = next(c for c in MISTAKES if c.name == "evaluate_conditional without torch.no_grad()")
+    submission = variant(reference, case)
+    result = run_check(training.TRAIN_CONDITIONAL, student_namespace(submission), submission)
+    assert result.points == 0 and result.reasons
+    assert all(reason.startswith("evaluate_conditional") for reason in result.reasons), result.reasons
