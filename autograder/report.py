@@ -26,6 +26,7 @@ class Report:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # per item: until its child process reported
+    flags: list[str] = field(default_factory=list)  # "12.5c: why": results for a person to look at
 
     @property
     def points(self) -> float:
@@ -47,7 +48,11 @@ class Report:
     def from_json(cls, text: str) -> "Report":
         data = json.loads(text)
         return cls(
-            [Result(**r) for r in data["results"]], data.get("error"), data.get("notes", []), data.get("seconds", {})
+            [Result(**r) for r in data["results"]],
+            data.get("error"),
+            data.get("notes", []),
+            data.get("seconds", {}),
+            data.get("flags", []),
         )
 
 

@@ -39,7 +39,7 @@ from autograder import ASSIGNMENT, NOTEBOOK
 from autograder.course import confine, coursedir, environment, gradebook, mnist, warm
 from autograder.course.collect import STUDENT_ID
 from autograder.course.plugins.execute import NOT_RUN
-from autograder.course.plugins.independent import disagreements_of
+from autograder.course.plugins.independent import disagreements_of, flags_of
 from autograder.grading.submission import SubmissionError, read_submission
 from autograder.limits import GRACE_S, NOT_RUN_S, SUBMISSION_S
 
@@ -60,6 +60,7 @@ class Outcome:
     log: Path | None = None
     disagreements: list[dict] = field(default_factory=list)  # test cells whose kernel outcome differed
     overrides: list[tuple[str, float, float | None]] = field(default_factory=list)  # manual scores on auto items
+    flags: list[str] = field(default_factory=list)  # what the independent grader flagged for a person
 
 
 @dataclass
@@ -235,6 +236,7 @@ def record(root: Path, db_url: str, student: str, attempt: Attempt) -> Outcome:
         attempt.log,
         disagreements_of(graded),
         gradebook.manual_overrides(db_url, student),
+        flags_of(graded),
     )
 
 
@@ -362,7 +364,7 @@ def autograde(
 
 def summary_text(outcomes: list[Outcome]) -> str:
     """The batch's closing report: counts, and every submission that needs a look."""
-    problems = [o for o in outcomes if o.problem or o.disagreements or o.overrides]
+    problems = [o for o in outcomes if o.problem or o.disagreements or o.overrides or o.flags]
     lines = [f"{len(outcomes) - len(problems)} of {len(outcomes)} submissions autograded without problems"]
     for o in problems:
         if o.problem:
@@ -373,6 +375,7 @@ def summary_text(outcomes: list[Outcome]) -> str:
                 + disagreement_text(o.disagreements)
                 + "; the independent points count"
             )
+        lines += [f"  {o.student}: flagged: {flag}" for flag in o.flags]
         for cell, manual, auto in o.overrides:
             lines.append(
                 f"  {o.student}: {cell} has a manual score of {manual:g} over the automatic {auto}: it counts; "

@@ -70,6 +70,9 @@ def autograding_notes(root: Path, student: str, assignment: str = ASSIGNMENT) ->
         f"{d['item']}: the notebook's own run gave {d['kernel']}, the independent grader {d['independent']:g} (counted)"
         for d in record.get("disagreements", [])
     ]
+    notes += [f"flagged: {flag}" for flag in record.get("flags", [])]
+    if record.get("restored"):
+        notes.append("test cells deleted from the notebook were restored: " + ", ".join(record["restored"]))
     if record.get("confined") is False:
         notes.append("graded unconfined (a12 autograde --unconfined)")
     return notes

@@ -36,7 +36,7 @@ def grade_notebook(path: str | Path, timeout_s: float = CHECKS_S, cpu_s: int = C
     if flagged:
         notes.append("flagged for a person to review: the code mentions " + ", ".join(flagged))
     outcome = observe_isolated(checks, submission, timeout_s=timeout_s, cpu_s=cpu_s)
-    results = []
+    results, flags = [], []
     for check in checks:
         observed = outcome[check.item]
         if "error" in observed:
@@ -44,6 +44,7 @@ def grade_notebook(path: str | Path, timeout_s: float = CHECKS_S, cpu_s: int = C
             continue
         try:
             results.append(check.result(observed["observations"]))
+            flags += [f"{check.item}: {flag}" for flag in check.flags(observed["observations"])]
         except SubmissionError as error:
             results.append(Result(check.item, 0, check.max_points, [str(error)]))
         except Exception as error:
@@ -55,7 +56,8 @@ def grade_notebook(path: str | Path, timeout_s: float = CHECKS_S, cpu_s: int = C
                     [f"the results could not be judged ({describe_error(error)}); grade this item by hand"],
                 )
             )
-    return Report(results, notes=notes, seconds={item: round(o["seconds"], 3) for item, o in outcome.items()})
+    seconds = {item: round(o["seconds"], 3) for item, o in outcome.items()}
+    return Report(results, notes=notes, seconds=seconds, flags=flags)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"       - {reason}")
     for note in report.notes:
         print(f"note: {note}")
+    for flag in report.flags:
+        print(f"flagged for a person to review: {flag}")
     print(f"total  {report.points:g}/{report.max_points}")
     return 0
 

@@ -3,6 +3,8 @@
 - ``independent.GradeIndependently`` and ``independent.ApplyIndependentScores``: the auto points
   come from the independent grader, outside the student's kernel, never from the kernel's outputs.
 
+- ``restore.RestoreMissingCells``: grade cells that a student deleted (hidden tests included) are put
+  back from the source notebook before grading, as nbgrader's own ``add_missing_cells`` does.
 - ``execute.LimitedExecute``: nbgrader's Execute with a time limit for the whole submission; cells it
   could not run (time limit reached, kernel died) get an error output that gives the reason, so their
   test cells score 0 and every cell run before keeps its points.
@@ -12,11 +14,12 @@
 """
 
 from nbgrader.converters import Autograde, GenerateFeedback
-from nbgrader.preprocessors import Execute, SaveAutoGrades
+from nbgrader.preprocessors import Execute, OverwriteCells, SaveAutoGrades
 
 from autograder.course.plugins.execute import LimitedExecute
 from autograder.course.plugins.grading_rules import InsertGradingRules, RemoveGradingRules
 from autograder.course.plugins.independent import ApplyIndependentScores, GradeIndependently
+from autograder.course.plugins.restore import RestoreMissingCells
 
 
 def configure(c) -> None:
@@ -30,4 +33,8 @@ def configure(c) -> None:
         else:
             autograde.append(preprocessor)
     c.Autograde.autograde_preprocessors = autograde + [InsertGradingRules]
+    c.Autograde.sanitize_preprocessors = [
+        RestoreMissingCells if preprocessor is OverwriteCells else preprocessor
+        for preprocessor in Autograde.sanitize_preprocessors.default()
+    ]
     c.GenerateFeedback.preprocessors = [RemoveGradingRules] + GenerateFeedback.preprocessors.default()

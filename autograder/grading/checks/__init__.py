@@ -28,6 +28,8 @@ class Check:
     observe: Callable[[dict, Submission, Any], dict[str, Any]]
     judge: Callable[[dict[str, Any]], tuple[float, list[str]]]
     prepare: Callable[[], Any] = lambda: None
+    # what a person should look at (say where the notebook's own conditions gave another result)
+    flags: Callable[[dict[str, Any]], list[str]] = lambda observations: []
 
     @property
     def max_points(self) -> int:

@@ -48,7 +48,6 @@ ADVICE = {
     "labels": "pass the batch's labels y to the model on every batch: model(x_t, t, y)",
     "no_grad": "compute the validation loss under torch.no_grad(), as the given evaluate does",
 }
-FLAG = "flagged for a person to review: "
 
 
 def _batches(sizes: tuple[int, ...], seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -454,7 +453,7 @@ def _evaluation_values(obs: TrainingObservations, name: str, phases: list[Phase]
         f"{name} returned {value!r} with the provided model, where the same code returned the right loss with the"
         f" grader's stand-in model; the right value is {expected:.6g}"
     )
-    return [why], [FLAG + why]
+    return [why], [why]
 
 
 def _notebook_loss(run: NotebookRun, conditional: bool) -> float:
@@ -518,6 +517,7 @@ TRAIN = Check(
     lambda ns, sub, prepared: observe_training(ns, sub, prepared, conditional=False),
     judge_train,
     prepare_noisy_batches,
+    lambda obs: flags(obs, conditional=False),
 )
 TRAIN_CONDITIONAL = Check(
     "12.8c",
@@ -525,4 +525,5 @@ TRAIN_CONDITIONAL = Check(
     lambda ns, sub, prepared: observe_training(ns, sub, prepared, conditional=True),
     judge_train_conditional,
     prepare_noisy_batches,
+    lambda obs: flags(obs, conditional=True),
 )
