@@ -41,3 +41,25 @@ def test_training_feedback_names_the_function_that_made_the_mistake(reference):
     result = run_check(training.TRAIN_CONDITIONAL, student_namespace(submission), submission)
     assert result.points == 0 and result.reasons
     assert all(reason.startswith("evaluate_conditional") for reason in result.reasons), result.reasons
+
+
+def test_an_evaluation_that_changes_with_the_provided_model_loses_and_is_flagged(reference):
+    """12.5c's stand-in is checked in the notebook's own conditions too: an evaluate that is right only
+    with the grader's model (it doubles its loss for the provided UNet) loses its point, and is flagged;
+    the reference is not flagged."""
+    from autograder.grading.checks import training
+
+    from .support.catalogue import EVAL_LOSS
+
+    doubled = "F.mse_loss(estimated_noise, noise) * (2 if type(model).__name__ == 'UNet' else 1)"
+    case = Case(
+        "evaluate that doubles its loss with the provided UNet",
+        "12.5c",
+        2,
+        {"train_and_evaluate": [(EVAL_LOSS, EVAL_LOSS.replace("F.mse_loss(estimated_noise, noise)", doubled))]},
+    )
+    for submission, points, flagged in ((variant(reference, case), 2, True), (reference, 3, False)):
+        observations = training.TRAIN.observe(student_namespace(submission), submission, training.TRAIN.prepare())
+        assert training.TRAIN.result(observations).points == points
+        flags = training.TRAIN.flags(observations)
+        assert bool(flags) == flagged and all("with the provided model" in flag for flag in flags), flags
