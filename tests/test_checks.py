@@ -32,3 +32,37 @@ def test_case_scores_exactly_its_points(case: Case, reference):
     assert len(results[case.item].reasons) >= (1 if lost else 0)
     # nothing in the catalogue behaves differently under grading: the consistency run flags none of it
     assert [r.flags for r in results.values() if r.flags] == []
+
+
+def test_training_feedback_names_the_function_that_made_the_mistake(reference):
+    """Calls are told apart by the student's function that made them, not by whether gradients are on."""
+    from autograder.grading.checks import training
+
+    case = next(c for c in MISTAKES if c.name == "evaluate_conditional without torch.no_grad()")
+    submission = variant(reference, case)
+    result = run_check(training.TRAIN_CONDITIONAL, student_namespace(submission), submission)
+    assert result.points == 0 and result.reasons
+    assert all(reason.startswith("evaluate_conditional") for reason in result.reasons), result.reasons
+
+
+def test_an_evaluation_that_changes_with_the_provided_model_loses_and_is_flagged(reference):
+    """12.5c's stand-in is checked in the notebook's own conditions too: an evaluate that is right only
+    with the grader's model (it doubles its loss for the provided UNet) loses its point, and is flagged;
+    the reference is not flagged."""
+    from autograder.grading.checks import training
+
+    from .support.catalogue import EVAL_LOSS
+
+    doubled = "F.mse_loss(estimated_noise, noise) * (2 if type(model).__name__ == 'UNet' else 1)"
+    case = Case(
+        "evaluate that doubles its loss with the provided UNet",
+        "12.5c",
+        2,
+        {"train_and_evaluate": [(EVAL_LOSS, EVAL_LOSS.replace("F.mse_loss(estimated_noise, noise)", doubled))]},
+    )
+    for submission, points, flagged in ((variant(reference, case), 2, True), (reference, 3, False)):
+        observations = training.TRAIN.observe(student_namespace(submission), submission, training.TRAIN.prepare())
+        result = training.TRAIN.result(observations)
+        assert result.points == points
+        flags = result.flags
+        assert bool(flags) == flagged and all("with the provided model" in flag for flag in flags), flags

@@ -71,6 +71,8 @@ def autograding_notes(root: Path, student: str, assignment: str = ASSIGNMENT) ->
         for d in record.get("disagreements", [])
     ]
     notes += [f"{f['item']}: flagged: {f['reason']}" for f in record.get("flags", [])]
+    if record.get("restored"):
+        notes.append("test cells deleted from the notebook were restored: " + ", ".join(record["restored"]))
     if record.get("confined") is False:
         notes.append("graded unconfined (a12 autograde --unconfined)")
     return notes

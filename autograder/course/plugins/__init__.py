@@ -3,6 +3,8 @@
 - ``independent.GradeIndependently`` and ``independent.ApplyIndependentScores``: the auto points
   come from the independent grader, outside the student's kernel, never from the kernel's outputs.
 
+- ``restore.RestoreMissingCells``: grade cells that a student deleted (hidden tests included) are put
+  back from the source notebook before grading, as nbgrader's own ``add_missing_cells`` does.
 - ``execute.LimitedExecute``: nbgrader's Execute with a time limit for the whole submission; cells it
   could not run (time limit reached, kernel died) get an error output that gives the reason, so their
   test cells score 0 and every cell run before keeps its points.
@@ -18,13 +20,14 @@
 """
 
 from nbgrader.converters import Autograde, GenerateFeedback
-from nbgrader.preprocessors import DeduplicateIds, Execute, SaveAutoGrades
+from nbgrader.preprocessors import DeduplicateIds, Execute, OverwriteCells, SaveAutoGrades
 
 from autograder.course import audit, formgrader_csp
 from autograder.course.inert import InertStudentWork, markdown2html
 from autograder.course.plugins.execute import LimitedExecute
 from autograder.course.plugins.grading_rules import InsertGradingRules, RemoveGradingRules
 from autograder.course.plugins.independent import ApplyIndependentScores, GradeIndependently
+from autograder.course.plugins.restore import RestoreMissingCells
 from autograder.course.plugins.slips import KeepOneCopy, LimitSize
 
 
@@ -39,8 +42,9 @@ def configure(c) -> None:
         else:
             autograde.append(preprocessor)
     c.Autograde.autograde_preprocessors = autograde + [InsertGradingRules, LimitSize]
+    replaced = {DeduplicateIds: KeepOneCopy, OverwriteCells: RestoreMissingCells}
     sanitize = Autograde.sanitize_preprocessors.default()
-    c.Autograde.sanitize_preprocessors = [KeepOneCopy if p is DeduplicateIds else p for p in sanitize] + [LimitSize]
+    c.Autograde.sanitize_preprocessors = [replaced.get(p, p) for p in sanitize] + [LimitSize]
     c.GenerateFeedback.preprocessors = [RemoveGradingRules] + GenerateFeedback.preprocessors.default()
     # formgrader's and generate_feedback's HTMLExporter: nothing a student wrote runs in a page a person opens
     c.HTMLExporter.preprocessors = [InertStudentWork]

@@ -32,6 +32,7 @@ from traitlets import Bool, Float
 from autograder import GRADER_ENV, REPORT_ENV
 from autograder.course import confine, environment
 from autograder.course.plugins.execute import CONFINED, NOT_RUN, is_test_cell
+from autograder.course.plugins.restore import was_restored
 from autograder.limits import GRADER_S
 from autograder.report import Report, feedback
 from autograder.rubric import AUTO, TEST_CELLS
@@ -126,7 +127,7 @@ class ApplyIndependentScores(NbGraderPreprocessor):
         os.environ.pop(REPORT_ENV, None)
         report = resources[METADATA]
         data = report_as_dict(report)
-        disagreements = []
+        disagreements, restored = [], []
         for cell in nb.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if not (is_test_cell(cell) and cell.cell_type == "code" and grade_id in TEST_CELLS):
@@ -134,6 +135,13 @@ class ApplyIndependentScores(NbGraderPreprocessor):
             item = TEST_CELLS[grade_id]
             in_kernel = kernel_points(cell)
             points, lines = feedback(data, item)
+            lines += [f"  note: flagged for a person to review: {f}" for f in report.flags if f.startswith(item + ":")]
+            if was_restored(cell):
+                restored.append(item)
+                lines.append(
+                    "  note: this test cell had been deleted from the notebook; it was restored from the assignment,"
+                    " and the points are what the code earns"
+                )
             not_run = [o.get("evalue", "") for o in cell.outputs if o.get("ename") in (NOT_RUN, "CellTimeoutError")]
             if not_run:  # the run's problem (a12 autograde reports it) is no disagreement
                 lines.append(
@@ -158,6 +166,7 @@ class ApplyIndependentScores(NbGraderPreprocessor):
             "report_error": report.error,
             "disagreements": disagreements,
             "flags": report.flags,  # the grader's own flags: code that behaves differently under grading
+            "restored": restored,
         }
         if disagreements or report.flags:
             self._flag(resources)
