@@ -5,16 +5,26 @@ import pytest
 
 from autograder.grading.checks import all_checks, run_check
 from autograder.grading.namespace import student_namespace
+from autograder.rubric import ITEMS
 
 from .support.catalogue import ALTERNATIVES, MISTAKES, Case, variant
 
 
-def grade_in_process(submission) -> dict:
-    """All checks, observed and judged in this process (the catalogue holds no hostile code)."""
+def grade_in_process(submission, items: set[str] | None = None) -> dict:
+    """The checks of ``items`` (all where None), observed and judged in this process (the catalogue holds
+    no hostile code)."""
     results = {}
     for check in all_checks():
-        results[check.item] = run_check(check, student_namespace(submission), submission)
+        if items is None or check.item in items:
+            results[check.item] = run_check(check, student_namespace(submission), submission)
     return results
+
+
+def items_reading(case: Case) -> set[str]:
+    """The case's item and every item whose answer cells the case changes. A check replaces the other
+    items' functions with the reference's or with spies, so no other item can change;
+    ``test_a_mistake_changes_no_other_item`` keeps that so, with every check on one mistake per item."""
+    return {case.item} | {i.item for i in ITEMS if i.auto and set(i.answer_cells) & set(case.changes)}
 
 
 def test_catalogue_size():
@@ -22,9 +32,21 @@ def test_catalogue_size():
     assert len({c.item for c in MISTAKES}) == 9  # every auto-graded item has seeded mistakes
 
 
+@pytest.mark.parametrize(
+    "case",
+    [next(c for c in MISTAKES if c.item == i.item and set(c.changes) <= set(i.answer_cells)) for i in ITEMS if i.auto],
+    ids=lambda c: c.item,
+)
+def test_a_mistake_changes_no_other_item(case: Case, reference):
+    """Every check on one mistake of each item: only the case's own item loses points."""
+    results = grade_in_process(variant(reference, case))
+    assert len(results) == 9
+    assert {item for item, r in results.items() if r.points < r.max_points} == {case.item}
+
+
 @pytest.mark.parametrize("case", MISTAKES + ALTERNATIVES, ids=lambda c: f"{c.item} {c.name}")
 def test_case_scores_exactly_its_points(case: Case, reference):
-    results = grade_in_process(variant(reference, case))
+    results = grade_in_process(variant(reference, case), items_reading(case))
     got = {item: r.points for item, r in results.items()}
     expected = {item: r.max_points for item, r in results.items()} | {case.item: case.points}
     assert got == expected, results[case.item].reasons
