@@ -56,15 +56,19 @@ def test_metadata_and_names_written_outside_outputs_are_harmless():
         metadata={"widgets": {"x": "</script><script>x()</script>"}, "title": "<script>"},
         cells=[
             nbformat.v4.new_markdown_cell(
-                "a", metadata={"nbgrader": {"grade_id": 'x" onmouseover="y', "grade": True}, "tags": ['"><b']}
+                "a",
+                metadata={"nbgrader": {"grade_id": 'x" onmouseover="y', "grade": True}, "tags": ['"><b'], "k": '"><b'},
             ),
-            nbformat.v4.new_markdown_cell("b", metadata={"nbgrader": {"grade_id": "answer_1", "points": 2}}),
+            nbformat.v4.new_markdown_cell(
+                "b", metadata={"nbgrader": {"grade_id": "answer_1", "points": 2}, "k": "a_1"}
+            ),
         ],
     )
     resources = {"student": "<img src=x onerror=y>", "notebook_id": "assignment12"}
-    nb, resources = InertStudentWork().preprocess(nb, resources)
+    nb, resources = InertStudentWork(kept_cell_metadata=["k"]).preprocess(nb, resources)
     assert dict(nb.metadata) == {}
-    assert nb.cells[0].metadata == {} and nb.cells[1].metadata == {"nbgrader": {"grade_id": "answer_1", "points": 2}}
+    assert nb.cells[0].metadata == {}
+    assert nb.cells[1].metadata == {"nbgrader": {"grade_id": "answer_1", "points": 2}, "k": "a_1"}
     assert resources == {"student": "&lt;img src=x onerror=y&gt;", "notebook_id": "assignment12"}
 
 

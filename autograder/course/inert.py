@@ -25,6 +25,7 @@ from jinja2 import pass_context
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
 from pygments.token import STANDARD_TYPES
+from traitlets import List, Unicode
 
 TAGS = frozenset(
     "a abbr b blockquote br caption code dd del div dl dt em h1 h2 h3 h4 h5 h6 hr i img kbd li ol p pre q s "
@@ -141,6 +142,10 @@ def _safe_nbgrader(meta) -> dict | None:
 class InertStudentWork(Preprocessor):
     """Makes a notebook safe to render as HTML for a person (see the module's docstring)."""
 
+    kept_cell_metadata = List(
+        Unicode(), help="cell metadata keys kept when their value is a plain name (no template writes them)"
+    ).tag(config=True)
+
     def preprocess(self, nb, resources):
         metadata = {}
         for key, required in (("kernelspec", {"name", "display_name"}), ("language_info", {"name"})):
@@ -157,7 +162,14 @@ class InertStudentWork(Preprocessor):
 
     def preprocess_cell(self, cell, resources, index):
         nbgrader = _safe_nbgrader(cell.metadata.get("nbgrader"))
-        cell.metadata = type(cell.metadata)({"nbgrader": nbgrader} if nbgrader is not None else {})
+        kept = {
+            key: value
+            for key in self.kept_cell_metadata
+            if isinstance(value := cell.metadata.get(key), str) and SAFE_NAME.fullmatch(value)
+        }
+        if nbgrader is not None:
+            kept["nbgrader"] = nbgrader
+        cell.metadata = type(cell.metadata)(kept)
         if cell.cell_type == "markdown":
             cell.attachments = {
                 name: {mime: data for mime, data in bundle.items() if _image(data) is not None}

@@ -25,7 +25,7 @@ from nbgrader.preprocessors import DeduplicateIds, Execute, OverwriteCells, Save
 from autograder.course import audit, formgrader_csp
 from autograder.course.inert import InertStudentWork, markdown2html
 from autograder.course.plugins.execute import LimitedExecute
-from autograder.course.plugins.grading_rules import InsertGradingRules, RemoveGradingRules
+from autograder.course.plugins.grading_rules import RULES_KEY, InsertGradingRules, RemoveGradingRules
 from autograder.course.plugins.independent import ApplyIndependentScores, GradeIndependently
 from autograder.course.plugins.restore import RestoreMissingCells
 from autograder.course.plugins.slips import KeepOneCopy, LimitSize
@@ -49,6 +49,9 @@ def configure(c) -> None:
     # formgrader's and generate_feedback's HTMLExporter: nothing a student wrote runs in a page a person opens
     c.HTMLExporter.preprocessors = [InertStudentWork]
     c.HTMLExporter.filters = {"markdown2html": markdown2html}
+    # nbconvert runs the exporter's own preprocessors before generate_feedback's: RemoveGradingRules must
+    # still see which cells hold the rules
+    c.InertStudentWork.kept_cell_metadata = [RULES_KEY]
     # every write of manual grades by this process is recorded as formgrader's (in a Jupyter server) or nbgrader's
     audit.claim()
     if audit.in_jupyter_server():  # formgrader's submission pages also get a Content-Security-Policy
