@@ -9,7 +9,9 @@
 Every submission holds the reference answers, so every one runs the whole notebook (quick mode).
 Both grade with confinement on (autograder.course.confine: plain nbgrader starts its kernel and grader
 under bwrap, a12's warm ones enter their jails). ``--overhead`` also times ``a12 autograde
---unconfined`` and prints what confinement costs a submission.
+--unconfined`` and prints what confinement costs a submission. Each run also prints what the budgets'
+bookkeeping costs a submission outside its jails (``budget.Limits.graded`` around no grading: the
+cgroup made with its limits and removed, the autograded notebook read for its notes).
 Goals on 2 cores: parallel at least 1.8x faster than plain nbgrader; one submission in 60 s or less;
 confinement at most 1 s a submission.
 With --scheduler: the Dask engine's overhead, (Dask wall time - local wall time) x workers / N, at
@@ -23,12 +25,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 from nbgrader.api import Gradebook
 
 from autograder import ASSIGNMENT, NOTEBOOK
-from autograder.course import autograde, coursedir, demo, mnist
+from autograder.course import autograde, budget, coursedir, demo, mnist
 
 
 def auto_scores(root: Path) -> dict[str, float]:
@@ -52,6 +55,17 @@ def timed(label: str, run) -> float:
 
 
 PAYLOAD = 2 << 20  # bytes: more than a task's submission and release data, or its autograded files and gradebook
+
+
+def budget_bookkeeping(root: Path, students: list[str], repeat: int = 5) -> float:
+    """Seconds a submission that ``budget.Limits.graded`` adds around its grading, outside the jails."""
+    limits = budget.Limits(budget.Budget(), budget.mechanism())
+    with tempfile.NamedTemporaryFile() as log:
+        start = time.monotonic()
+        for _ in range(repeat):
+            for student in students:
+                limits.graded(root, student, {}, lambda env: SimpleNamespace(log=log.name, problem=None))
+        return (time.monotonic() - start) / (repeat * len(students))
 
 
 def round_trip(address: str, tasks: int = 20) -> float:
@@ -164,6 +178,8 @@ def main() -> int:
     print(f"{'plain nbgrader autograde, one after another':44}{sequential:9.1f}   ({sequential / args.n:.1f} s each)")
     print(f"{'a12 autograde, parallel':44}{parallel:9.1f}   speed-up {sequential / parallel:.2f}x (goal >= 1.8x)")
     print(f"{'one submission (a12 autograde)':44}{one:9.1f}   (goal <= 60 s)")
+    bookkeeping = budget_bookkeeping(root, students)
+    print(f"budgets ({budget.mechanism()}): {bookkeeping * 1000:.1f} ms a submission outside its jails")
     if unconfined:
         cost = (parallel - unconfined) * (os.cpu_count() or 1) / args.n  # core-seconds a submission
         print(
