@@ -28,7 +28,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,18 +90,12 @@ def submitted_students(root: Path) -> list[str]:
     return sorted(p.parent.parent.name for p in (root / "submitted").glob(f"*/{ASSIGNMENT}/{NOTEBOOK}"))
 
 
-def up_to_date(root: Path, db_url: str, student: str) -> bool:
-    """Whether a student's autograded notebook is newer than the submission and in the gradebook."""
+def up_to_date(root: Path, merged: set[str], student: str) -> bool:
+    """Whether a student's autograded notebook is newer than the submission and in the gradebook
+    (``merged``: the students with a submission there)."""
     graded = root / "autograded" / student / ASSIGNMENT / NOTEBOOK
     submitted = root / "submitted" / student / ASSIGNMENT / NOTEBOOK
-    if not graded.exists() or graded.stat().st_mtime < submitted.stat().st_mtime:
-        return False
-    with Gradebook(db_url) as gb:
-        try:
-            gb.find_submission(ASSIGNMENT, student)
-        except MissingEntry:
-            return False
-    return True
+    return student in merged and graded.exists() and graded.stat().st_mtime >= submitted.stat().st_mtime
 
 
 def worker_env(threads: int, mnist_root: Path) -> dict[str, str]:
@@ -210,32 +204,55 @@ def grade_student(
     return Attempt(run, fallback, problem, log)
 
 
-def record(root: Path, db_url: str, student: str, attempt: Attempt) -> Outcome:
-    """Merge one student's results into the course's gradebook (this process only) and describe them."""
-    with Gradebook(db_url) as gb:
-        cells = gb.find_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT).grade_cells
-        max_points = sum(cell.max_score for cell in cells if cell.cell_type == "code")
-    done = attempt.fallback or attempt.run
-    if done is None or done.returncode != 0:
-        gradebook.record_ungradable(db_url, student)
-        return Outcome(student, "not graded", 0.0, max_points, attempt.seconds, attempt.problem, attempt.log)
-    points = gradebook.merge_autograde(db_url, f"sqlite:///{done.db}", student)
-    problem = attempt.problem or not_run_reason(root, student)
-    if problem:
-        gradebook.flag(db_url, student)
-    status = "graded without running" if attempt.fallback else "graded"
-    graded = nbformat.read(root / "autograded" / student / ASSIGNMENT / NOTEBOOK, as_version=4)
-    return Outcome(
-        student,
-        status,
-        points,
-        max_points,
-        attempt.seconds,
-        problem,
-        attempt.log,
-        disagreements_of(graded),
-        gradebook.manual_overrides(db_url, student),
-    )
+def record(root: Path, writer: gradebook.Writer, finished: list[tuple[str, Attempt]]) -> list[Outcome]:
+    """Merge students' results into the course's gradebook (this process only, ``gradebook.BATCH`` students
+    a transaction) and describe them. A student whose results cannot be read or merged is "not graded",
+    with the error; the others are merged."""
+    outcomes, results = {}, {}
+    for student, attempt in finished:
+        done = attempt.fallback or attempt.run
+        if done is None or done.returncode != 0:
+            results[student] = writer.ungradable(student)
+            outcomes[student] = Outcome(
+                student, "not graded", 0.0, writer.max_points, attempt.seconds, attempt.problem, attempt.log
+            )
+            continue
+        try:
+            results[student] = gradebook.read_results(f"sqlite:///{done.db}", student)
+            problem = attempt.problem or not_run_reason(root, student)
+            results[student].flag = bool(problem)
+            graded = nbformat.read(root / "autograded" / student / ASSIGNMENT / NOTEBOOK, as_version=4)
+        except Exception as error:  # one student's failure never stops the batch
+            results.pop(student, None)
+            outcomes[student] = Outcome(student, "not graded", None, 0, 0, f"{type(error).__name__}: {error}")
+            continue
+        status = "graded without running" if attempt.fallback else "graded"
+        outcomes[student] = Outcome(
+            student,
+            status,
+            results[student].points,
+            writer.max_points,
+            attempt.seconds,
+            problem,
+            attempt.log,
+            disagreements_of(graded),
+        )
+    try:
+        writer.merge(list(results.values()))
+    except Exception:  # find the student that cannot be merged: the others are
+        for student, merge in results.items():
+            try:
+                writer.merge([merge])
+            except Exception as error:
+                outcomes[student] = Outcome(student, "not graded", None, 0, 0, f"{type(error).__name__}: {error}")
+    overrides = writer.overrides(list(results))
+    for student, found in overrides.items():
+        outcomes[student].overrides = found
+    return list(outcomes.values())
+
+
+PER_SUBMISSION = 100  # up to this many submissions, a progress line for each; beyond, one every EVERY_S
+EVERY_S = 10.0
 
 
 def progress_line(done: int, total: int, elapsed: float, outcome: Outcome) -> str:
@@ -258,9 +275,9 @@ def local(
     env: dict[str, str],
     timeout_s: float,
     options: tuple[str, ...] = (),
-) -> Iterator[tuple[str, Callable[[], Attempt]]]:
-    """Grade ``students`` in warm workers on this machine; yield each student, and how to get the attempt,
-    as their worker finishes."""
+) -> Iterator[list[tuple[str, Callable[[], Attempt]]]]:
+    """Grade ``students`` in warm workers on this machine; yield the students that finished since the last
+    yield (at least one), each with how to get the attempt."""
     with (
         tempfile.TemporaryDirectory(prefix="a12-autograde-") as work,
         warm.Server(Path(work), env) as server,
@@ -272,8 +289,10 @@ def local(
             pool.submit(grade_student, server, root, s, base_db, Path(work), env, timeout_s, options): s
             for s in students
         }
-        for future in as_completed(futures):
-            yield futures[future], future.result
+        waiting = set(futures)
+        while waiting:
+            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            yield [(futures[future], future.result) for future in done]
 
 
 def autograde(
@@ -325,7 +344,9 @@ def autograde(
             f"no submission in submitted/<student>/{ASSIGNMENT}/{NOTEBOOK} for: {', '.join(bad)}"
         )
     if not force:
-        chosen = [s for s in chosen if not up_to_date(root, db_url, s)]
+        with gradebook.Writer(db_url) as writer:
+            merged = writer.submitted()
+        chosen = [s for s in chosen if not up_to_date(root, merged, s)]
     if not chosen:
         progress("nothing to autograde: every submission is autograded (pass --force to grade again)")
         return []
@@ -349,14 +370,26 @@ def autograde(
             f"{'s' * (workers > 1)} ({threads} CPU thread{'s' * (threads > 1)} each), at most {timeout_s:g} s each"
         )
         finished = local(root, db_url, chosen, workers, worker_env(threads, mnist_root), timeout_s, options)
-    outcomes, start = [], time.monotonic()
-    for student, attempt in finished:
-        try:
-            outcome = record(root, db_url, student, attempt())
-        except Exception as error:  # one student's failure never stops the batch
-            outcome = Outcome(student, "not graded", None, 0, 0, f"{type(error).__name__}: {error}")
-        outcomes.append(outcome)
-        progress(progress_line(len(outcomes), len(chosen), time.monotonic() - start, outcome))
+    outcomes, start, shown = [], time.monotonic(), 0.0
+    with gradebook.Writer(db_url) as writer:
+        for ready in finished:
+            attempts = []
+            for student, attempt in ready:
+                try:
+                    attempts.append((student, attempt()))
+                except Exception as error:  # one student's failure never stops the batch
+                    outcomes.append(Outcome(student, "not graded", None, 0, 0, f"{type(error).__name__}: {error}"))
+            outcomes += record(root, writer, attempts)
+            for number, outcome in enumerate(outcomes[len(outcomes) - len(ready) :], len(outcomes) - len(ready) + 1):
+                elapsed = time.monotonic() - start
+                if (
+                    len(chosen) <= PER_SUBMISSION
+                    or outcome.problem
+                    or elapsed - shown >= EVERY_S
+                    or number == len(chosen)
+                ):
+                    progress(progress_line(number, len(chosen), elapsed, outcome))
+                    shown = elapsed
     return sorted(outcomes, key=lambda o: o.student)
 
 

@@ -178,10 +178,10 @@ def graded(
     tries: int,
     progress: Callable[[str], None],
     options: tuple[str, ...] = (),
-) -> Iterator[tuple[str, Callable[[], autograde.Attempt]]]:
-    """Grade ``students`` on the cluster at ``scheduler``; yield each student, and how to get the attempt
-    in place, as their task finishes. Two tasks per worker thread wait on the scheduler at a time
-    (a task holds a submission and the release data)."""
+) -> Iterator[list[tuple[str, Callable[[], autograde.Attempt]]]]:
+    """Grade ``students`` on the cluster at ``scheduler``; yield the students whose tasks finished since
+    the last yield, each with how to get the attempt in place. Two tasks per worker thread wait on the
+    scheduler at a time (a task holds a submission and the release data)."""
 
     def allow_failures(count: int, dask_scheduler=None) -> None:  # runs on the scheduler (pickled by value)
         dask_scheduler.allowed_failures = count
@@ -221,11 +221,16 @@ def graded(
 
         for _ in range(max(2, 2 * threads)):
             submit()
-        for future in finished:
-            submit()
-            student = running.pop(future.key)
-            yield student, partial(result, root, student, future, Path(work), tries)
-            future.release()
+        for batch in finished.batches():
+            for _ in batch:
+                submit()
+            students = [running.pop(future.key) for future in batch]
+            yield [
+                (student, partial(result, root, student, future, Path(work), tries))
+                for student, future in zip(students, batch)
+            ]
+            for future in batch:
+                future.release()
 
 
 @contextmanager
