@@ -5,9 +5,10 @@ student is a worker process running ``nbgrader autograde --student S`` on its ow
 gradebook, with its share of the CPU cores (``OMP_NUM_THREADS``) and a time limit per submission.
 The workers are warm (``autograder.course.warm``): nbgrader, the kernel and the grader start without
 importing nbgrader, PyTorch and torchvision again.
+The per-student job is ``autograder.course.job``; two engines run it: warm workers on this machine
+(``autograder.course.pool``) or, with a Dask scheduler's address, a cluster's (``autograder.course.cluster``).
 This process alone writes to the course's gradebook (``autograder.course.gradebook``: SQLite or
-PostgreSQL): it merges each student's results as that worker finishes. With a Dask scheduler's
-address, the workers are a cluster's instead (``autograder.course.cluster``), and the merge is the same.
+PostgreSQL): it merges the students whose workers finished, many a transaction, whatever the engine.
 One submission's failure never stops the others:
 
 - the time limit or a dead kernel stops a notebook midway: the cells not run score 0 and say why
@@ -24,11 +25,8 @@ Each of these is flagged for review, reported at the end, and logged in ``.a12/l
 
 import os
 import re
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,15 +34,14 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import ASSIGNMENT, NOTEBOOK
-from autograder.course import confine, coursedir, environment, gradebook, mnist, warm
+from autograder.course import confine, coursedir, gradebook, job, mnist, pool
 from autograder.course.collect import STUDENT_ID
+from autograder.course.job import Attempt
 from autograder.course.plugins.execute import NOT_RUN
 from autograder.course.plugins.independent import disagreements_of
-from autograder.grading.submission import SubmissionError, read_submission
-from autograder.limits import GRACE_S, NOT_RUN_S, SUBMISSION_S
+from autograder.limits import SUBMISSION_S
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-EXCEPTION = re.compile(r"^\s+([\w.]*(?:Error|Exception|Exit)\b: .*)$")
 
 
 @dataclass
@@ -62,29 +59,6 @@ class Outcome:
     overrides: list[tuple[str, float, float | None]] = field(default_factory=list)  # manual scores on auto items
 
 
-@dataclass
-class NbgraderRun:
-    """One ``nbgrader autograde`` of one student in a worker."""
-
-    returncode: int | None  # None: killed at the time limit
-    seconds: float
-    db: Path
-
-
-@dataclass
-class Attempt:
-    """What a worker did for one student: nbgrader's run, and the run without running the notebook."""
-
-    run: NbgraderRun | None  # None: nbgrader was not started, the notebook cannot be read
-    fallback: NbgraderRun | None
-    problem: str
-    log: Path
-
-    @property
-    def seconds(self) -> float:
-        return sum(r.seconds for r in (self.run, self.fallback) if r)
-
-
 def submitted_students(root: Path) -> list[str]:
     """Students with a notebook in ``submitted/<student>/assignment12/``."""
     return sorted(p.parent.parent.name for p in (root / "submitted").glob(f"*/{ASSIGNMENT}/{NOTEBOOK}"))
@@ -98,51 +72,6 @@ def up_to_date(root: Path, merged: set[str], student: str) -> bool:
     return student in merged and graded.exists() and graded.stat().st_mtime >= submitted.stat().st_mtime
 
 
-def worker_env(threads: int, mnist_root: Path) -> dict[str, str]:
-    """The environment of a worker: an allow-list of this one's, CPU threads per worker, and where MNIST is."""
-    env = environment.for_instructor()
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[name] = str(threads)
-    env["MNIST_ROOT"] = str(mnist_root)
-    return env
-
-
-def run_nbgrader(
-    server: warm.Server,
-    root: Path,
-    student: str,
-    db: Path,
-    log: Path,
-    env: dict[str, str],
-    limit_s: float,
-    options: list[str],
-) -> NbgraderRun:
-    """``nbgrader autograde`` of one student into the gradebook ``db`` in a warm worker, killed after ``limit_s``."""
-    argv = [
-        "autograde",
-        ASSIGNMENT,
-        "--student",
-        student,
-        "--force",
-        f"--CourseDirectory.db_url=sqlite:///{db}",
-        "--NbGrader.logfile=",
-        *options,
-    ]
-    with open(log, "a") as out:
-        out.write(f"$ nbgrader {' '.join(argv)}\n")
-    start = time.monotonic()
-    returncode = server.run(root, argv, env, log, limit_s)
-    return NbgraderRun(returncode, time.monotonic() - start, db)
-
-
-def failure_of(log: Path) -> str:
-    """Why nbgrader failed, from its log: the last exception of the last traceback (or error line)."""
-    text = log.read_text(errors="replace").splitlines()
-    exceptions = [m[1] for line in text if (m := EXCEPTION.match(line))]
-    errors = [line.split("ERROR]", 1)[1].strip() for line in text if "ERROR]" in line]
-    return (exceptions or errors or ["no message"])[-1]
-
-
 def not_run_reason(root: Path, student: str) -> str:
     """Why the first cell of the autograded notebook that did not finish was stopped, or ""."""
     path = root / "autograded" / student / ASSIGNMENT / NOTEBOOK
@@ -152,56 +81,6 @@ def not_run_reason(root: Path, student: str) -> str:
                 text = output.get("evalue") or " ".join(output.get("traceback", []))
                 return ANSI.sub("", text).removeprefix("CellTimeoutError: ")
     return ""
-
-
-def grade_student(
-    server: warm.Server,
-    root: Path,
-    student: str,
-    base_db: Path,
-    work: Path,
-    env: dict[str, str],
-    timeout_s: float,
-    options: tuple[str, ...] = (),
-) -> Attempt:
-    """Autograde one student in a worker; if nbgrader fails, grade the notebook again without running it."""
-    log = root / ".a12" / "logs" / f"{student}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text("")
-    try:
-        read_submission(root / "submitted" / student / ASSIGNMENT / NOTEBOOK)
-    except SubmissionError as error:
-        return Attempt(None, None, str(error), log)
-    shutil.copy(base_db, work / f"{student}.db")
-    run = run_nbgrader(
-        server,
-        root,
-        student,
-        work / f"{student}.db",
-        log,
-        env,
-        timeout_s + GRACE_S,
-        [f"--LimitedExecute.submission_timeout={int(timeout_s)}", *options],
-    )
-    if run.returncode == 0:
-        return Attempt(run, None, "", log)
-    problem = (
-        f"nbgrader was stopped at the time limit, after {run.seconds:.0f} s"
-        if run.returncode is None
-        else f"nbgrader failed: {failure_of(log)}"
-    )
-    shutil.copy(base_db, work / f"{student}-not-run.db")
-    fallback = run_nbgrader(
-        server,
-        root,
-        student,
-        work / f"{student}-not-run.db",
-        log,
-        env,
-        NOT_RUN_S,
-        [f"--LimitedExecute.skip_reason=not run: {problem}. Ask the instructor.", *options],
-    )
-    return Attempt(run, fallback, problem, log)
 
 
 def record(root: Path, writer: gradebook.Writer, finished: list[tuple[str, Attempt]]) -> list[Outcome]:
@@ -265,34 +144,6 @@ def progress_line(done: int, total: int, elapsed: float, outcome: Outcome) -> st
         f"[{bar}] {done}/{total} {time.strftime('%M:%S', time.gmtime(elapsed))}  "
         f"{outcome.student}: {points} in {outcome.seconds:.0f} s{note}"
     )
-
-
-def local(
-    root: Path,
-    db_url: str,
-    students: list[str],
-    workers: int,
-    env: dict[str, str],
-    timeout_s: float,
-    options: tuple[str, ...] = (),
-) -> Iterator[list[tuple[str, Callable[[], Attempt]]]]:
-    """Grade ``students`` in warm workers on this machine; yield the students that finished since the last
-    yield (at least one), each with how to get the attempt."""
-    with (
-        tempfile.TemporaryDirectory(prefix="a12-autograde-") as work,
-        warm.Server(Path(work), env) as server,
-        ThreadPoolExecutor(workers) as pool,
-    ):
-        base_db = Path(work) / "gradebook.db"
-        gradebook.worker_base(db_url, base_db)
-        futures = {
-            pool.submit(grade_student, server, root, s, base_db, Path(work), env, timeout_s, options): s
-            for s in students
-        }
-        waiting = set(futures)
-        while waiting:
-            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-            yield [(futures[future], future.result) for future in done]
 
 
 def autograde(
@@ -369,7 +220,7 @@ def autograde(
             f"autograding {len(chosen)} submission{'s' * (len(chosen) > 1)} with {workers} worker"
             f"{'s' * (workers > 1)} ({threads} CPU thread{'s' * (threads > 1)} each), at most {timeout_s:g} s each"
         )
-        finished = local(root, db_url, chosen, workers, worker_env(threads, mnist_root), timeout_s, options)
+        finished = pool.graded(root, db_url, chosen, workers, job.worker_env(threads, mnist_root), timeout_s, options)
     outcomes, start, shown = [], time.monotonic(), 0.0
     with gradebook.Writer(db_url) as writer:
         for ready in finished:

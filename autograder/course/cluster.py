@@ -5,7 +5,7 @@ The instructor's machine sends every task what it needs as bytes: the submission
 source folder, whose notebook holds the grading rules shown to graders, and the assignment's
 definition in a new SQLite gradebook). No file system is shared. On a worker the task
 (``grade_task``) autogrades the submission in a private scratch course exactly as ``a12 autograde``
-does on one machine (``autograde.grade_student``), and returns plain data (``Graded``): the autograded
+does on one machine (``job.grade_student``), and returns plain data (``Graded``): the autograded
 files, the log, and the worker's SQLite gradebook.
 The instructor's machine merges each student as their task finishes, in this process only, as on
 one machine (``autograde.record``).
@@ -39,7 +39,7 @@ from pathlib import Path
 from distributed import Client, KilledWorker, WorkerPlugin, as_completed, get_worker
 
 from autograder import ASSIGNMENT, NOTEBOOK
-from autograder.course import autograde, gradebook, mnist, warm
+from autograder.course import gradebook, job, mnist, warm
 from autograder.course.coursedir import CourseError
 
 PLUGIN = "a12-warm-worker"
@@ -78,7 +78,7 @@ class WarmWorker(WorkerPlugin):
         if not mnist.has_mnist(mnist_root):
             print(mnist.ensure_mnist(mnist_root), flush=True)
         threads = int(os.environ.get("A12_THREADS") or max(1, (os.cpu_count() or 1) // worker.state.nthreads))
-        self.env = autograde.worker_env(threads, mnist_root)
+        self.env = job.worker_env(threads, mnist_root)
         for name in DASK_ONLY:
             self.env.pop(name, None)
         if self.warnings:
@@ -125,7 +125,7 @@ def grade_task(
         (submitted / NOTEBOOK).write_bytes(notebook)
         if timestamp is not None:
             (submitted / "timestamp.txt").write_bytes(timestamp)
-        attempt = autograde.grade_student(
+        attempt = job.grade_student(
             warm_worker.server, root, student, work / BASE_DB, work, warm_worker.env, timeout_s, options
         )
         done = attempt.fallback or attempt.run
@@ -139,7 +139,7 @@ def grade_task(
         )
 
 
-def attempt_of(root: Path, student: str, graded: Graded, work: Path) -> autograde.Attempt:
+def attempt_of(root: Path, student: str, graded: Graded, work: Path) -> job.Attempt:
     """A task's result put in place on the instructor's machine: the autograded files, log and gradebook."""
     log = root / ".a12" / "logs" / f"{student}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -153,11 +153,11 @@ def attempt_of(root: Path, student: str, graded: Graded, work: Path) -> autograd
     db = work / f"{student}.db"
     if graded.db is not None:
         db.write_bytes(graded.db)
-    runs = [autograde.NbgraderRun(code, seconds, db) for code, seconds in graded.runs]
-    return autograde.Attempt(runs[0] if runs else None, runs[1] if len(runs) > 1 else None, graded.problem, log)
+    runs = [job.NbgraderRun(code, seconds, db) for code, seconds in graded.runs]
+    return job.Attempt(runs[0] if runs else None, runs[1] if len(runs) > 1 else None, graded.problem, log)
 
 
-def result(root: Path, student: str, future, work: Path, tries: int) -> autograde.Attempt:
+def result(root: Path, student: str, future, work: Path, tries: int) -> job.Attempt:
     """The attempt of a finished task; a poison submission's says why it was stopped."""
     try:
         return attempt_of(root, student, future.result(), work)
@@ -166,7 +166,7 @@ def result(root: Path, student: str, future, work: Path, tries: int) -> autograd
         log = root / ".a12" / "logs" / f"{student}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(problem + "\n")
-        return autograde.Attempt(None, None, problem, log)
+        return job.Attempt(None, None, problem, log)
 
 
 def graded(
@@ -178,7 +178,7 @@ def graded(
     tries: int,
     progress: Callable[[str], None],
     options: tuple[str, ...] = (),
-) -> Iterator[list[tuple[str, Callable[[], autograde.Attempt]]]]:
+) -> job.Finished:
     """Grade ``students`` on the cluster at ``scheduler``; yield the students whose tasks finished since
     the last yield, each with how to get the attempt in place. Two tasks per worker thread wait on the
     scheduler at a time (a task holds a submission and the release data)."""
