@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from distributed import WorkerPlugin
@@ -87,21 +88,38 @@ def patched(module, name: str, value):
         setattr(module, name, saved)
 
 
+def course(folder: Path, students: int, db_url: str | None) -> tuple[Path, Path, Path]:
+    """A released course (its gradebook at ``db_url``, default SQLite), a worker gradebook to copy for
+    the stand-in tasks, and an LMS zip of ``students`` submissions."""
+    root = demo.build_course(folder / "course", REPO, db_url)
+    template = merge_speed.worker_gradebook(coursedir.db_url(root), folder)
+    notebook = (root / "release" / ASSIGNMENT / NOTEBOOK).read_bytes()
+    return root, template, lms_zip(notebook, students, folder / "download.zip")
+
+
+@contextlib.contextmanager
+def stand_in_cluster(workers: int, template: Path, task_s: float) -> Iterator[str]:
+    """A local Dask cluster whose ``a12 autograde`` runs stand-in tasks; yield its address."""
+    env = dict(os.environ, A12_STAND_IN_DB=str(template), A12_STAND_IN_S=str(task_s), PYTHONPATH=str(REPO))
+    with (
+        cluster.on_localhost(workers, env) as (address, _),
+        patched(cluster, "grade_task", stand_in_task),
+        patched(cluster, "WarmWorker", StandInWorker),
+    ):
+        yield address
+
+
 def rehearse(folder: Path, students: int, workers: int, task_s: float, db_url: str | None) -> dict[str, float]:
     """Every stage for one gradebook; the seconds of each."""
     seconds: dict[str, float] = {}
     start = time.monotonic()
-    root = demo.build_course(folder / "course", REPO, db_url)
-    template = merge_speed.worker_gradebook(coursedir.db_url(root), folder)
-    notebook = (root / "release" / ASSIGNMENT / NOTEBOOK).read_bytes()
-    download = lms_zip(notebook, students, folder / "download.zip")
+    root, template, download = course(folder, students, db_url)
     seconds["set-up (course, zip)"] = time.monotonic() - start
 
     start = time.monotonic()
     collect.collect(root, download, names="canvas")
     seconds["collect"] = time.monotonic() - start
 
-    env = dict(os.environ, A12_STAND_IN_DB=str(template), A12_STAND_IN_S=str(task_s), PYTHONPATH=str(REPO))
     merging = [0.0]
     record = autograde.record
 
@@ -113,12 +131,7 @@ def rehearse(folder: Path, students: int, workers: int, task_s: float, db_url: s
             merging[0] += time.monotonic() - begin
 
     lines: list[str] = []
-    with (
-        cluster.on_localhost(workers, env) as (address, _),
-        patched(cluster, "grade_task", stand_in_task),
-        patched(cluster, "WarmWorker", StandInWorker),
-        patched(autograde, "record", timed_record),
-    ):
+    with stand_in_cluster(workers, template, task_s) as address, patched(autograde, "record", timed_record):
         start = time.monotonic()
         outcomes = autograde.autograde(root, scheduler=address, confined=False, progress=lines.append)
         seconds["autograde (Dask, stand-in tasks)"] = time.monotonic() - start
