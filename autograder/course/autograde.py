@@ -23,6 +23,7 @@ One submission's failure never stops the others:
 Each of these is flagged for review, reported at the end, and logged in ``.a12/logs/<student>.log``.
 """
 
+import json
 import os
 import re
 import time
@@ -72,10 +73,15 @@ def up_to_date(root: Path, merged: set[str], student: str) -> bool:
     return student in merged and graded.exists() and graded.stat().st_mtime >= submitted.stat().st_mtime
 
 
-def not_run_reason(root: Path, student: str) -> str:
-    """Why the first cell of the autograded notebook that did not finish was stopped, or ""."""
+def autograded(root: Path, student: str) -> nbformat.NotebookNode:
+    """A student's autograded notebook (nbgrader wrote it), read without nbformat's validation (slow at scale)."""
     path = root / "autograded" / student / ASSIGNMENT / NOTEBOOK
-    for cell in nbformat.read(path, as_version=4).cells:
+    return nbformat.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def not_run_reason(graded: nbformat.NotebookNode) -> str:
+    """Why the first cell of the autograded notebook that did not finish was stopped, or ""."""
+    for cell in graded.cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             if output.get("ename") in (NOT_RUN, "CellTimeoutError"):
                 text = output.get("evalue") or " ".join(output.get("traceback", []))
@@ -98,9 +104,9 @@ def record(root: Path, writer: gradebook.Writer, finished: list[tuple[str, Attem
             continue
         try:
             results[student] = gradebook.read_results(f"sqlite:///{done.db}", student)
-            problem = attempt.problem or not_run_reason(root, student)
+            graded = autograded(root, student)
+            problem = attempt.problem or not_run_reason(graded)
             results[student].flag = bool(problem)
-            graded = nbformat.read(root / "autograded" / student / ASSIGNMENT / NOTEBOOK, as_version=4)
         except Exception as error:  # one student's failure never stops the batch
             results.pop(student, None)
             outcomes[student] = Outcome(student, "not graded", None, 0, 0, f"{type(error).__name__}: {error}")

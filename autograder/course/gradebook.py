@@ -210,11 +210,8 @@ class Writer:
         with self.engine.connect() as db:
             return set(db.scalars(select(sa.c.student_id).where(sa.c.assignment_id == self.assignment_id)))
 
-    def overrides(self, students: list[str]) -> dict[str, list[tuple[str, float, float | None]]]:
-        """The auto-graded cells whose manual score overrides the automatic one: student -> (cell, manual, auto).
-
-        Formgrader lets a grader do that on purpose; ``a12 autograde`` lists them so that one written by
-        anything else is seen (and ``a12 regrade`` reports them against the independent points)."""
+    def scores(self, students: list[str]) -> dict[str, dict[str, tuple[float | None, float | None]]]:
+        """The auto-graded cells' scores of the students with a submission: student -> cell -> (auto, manual)."""
         sa, sn, grade, cell = (
             _table("submitted_assignment"),
             _table("submitted_notebook"),
@@ -222,24 +219,34 @@ class Writer:
             _table("base_cell"),
         )
         code = {cell_id for nb in self.notebooks.values() for name, cell_id in nb.grades.items() if name in nb.code}
-        found: dict[str, list[tuple[str, float, float | None]]] = {s: [] for s in students}
+        found: dict[str, dict[str, tuple[float | None, float | None]]] = {}
         with self.engine.connect() as db:
             for start in range(0, len(students), BATCH):
                 for row in db.execute(
-                    select(sa.c.student_id, cell.c.name, grade.c.cell_id, grade.c.manual_score, grade.c.auto_score)
+                    select(sa.c.student_id, cell.c.name, grade.c.cell_id, grade.c.auto_score, grade.c.manual_score)
                     .join(sn, sn.c.id == grade.c.notebook_id)
                     .join(sa, sa.c.id == sn.c.assignment_id)
                     .join(cell, cell.c.id == grade.c.cell_id)
                     .where(
-                        sa.c.assignment_id == self.assignment_id,
-                        sa.c.student_id.in_(students[start : start + BATCH]),
-                        grade.c.manual_score.is_not(None),
+                        sa.c.assignment_id == self.assignment_id, sa.c.student_id.in_(students[start : start + BATCH])
                     )
-                    .order_by(sa.c.student_id, cell.c.name)
                 ):
                     if row.cell_id in code:
-                        found[row.student_id].append((row.name, row.manual_score, row.auto_score))
+                        found.setdefault(row.student_id, {})[row.name] = (row.auto_score, row.manual_score)
         return found
+
+    def overrides(self, students: list[str]) -> dict[str, list[tuple[str, float, float | None]]]:
+        """The auto-graded cells whose manual score overrides the automatic one: student -> (cell, manual, auto).
+
+        Formgrader lets a grader do that on purpose; ``a12 autograde`` lists them so that one written by
+        anything else is seen (and ``a12 regrade`` reports them against the independent points)."""
+        scores = self.scores(students)
+        return {
+            s: [
+                (cell, manual, auto) for cell, (auto, manual) in sorted(scores.get(s, {}).items()) if manual is not None
+            ]
+            for s in students
+        }
 
     def ungradable(self, student: str) -> Results:
         """A submission that nbgrader could not grade at all: 0 on every auto-graded item, flagged for
