@@ -46,3 +46,10 @@ c.LimitOutput.max_traceback = 100
 c.AssignLatePenalties.plugin_class = "autograder.course.late.PerDayPenalty"
 c.PerDayPenalty.per_day = 0.1  # share of the points per started day late
 c.PerDayPenalty.grace_minutes = 0  # minutes after the due date that cost nothing
+
+# --- Budgets of each submission (autograder/limits.py; `a12 autograde --memory --files --processes
+# --notebook-size` overrides them for one batch) --------------------------------------------------------
+# c.Budget.memory_bytes = 3 * 2**30  # its kernel's and grader's jails together, their tmpfs included
+# c.Budget.files_bytes = 2**30  # each folder its jails write (tmpfs)
+# c.Budget.processes = 256  # processes and threads of its jails together
+# c.Budget.notebook_bytes = 20_000_000  # the autograded notebook; larger outputs are trimmed, with a note

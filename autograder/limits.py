@@ -30,3 +30,18 @@ SUBMISSION_S = 600
 GRACE_S = 120
 # Grading a notebook again without running it (its cells already ran): seconds, given this much.
 NOT_RUN_S = 120
+
+# --- The budget of one submission: space, not time (``autograder.course.budget`` enforces it) ----------
+
+# Memory of everything in one submission's jails together, the kernel's and the grader's, their ``/tmp``
+# and working folders included (tmpfs): an honest quick-mode kernel peaks at about 1.3 GiB.
+MEMORY_BYTES = 3 * 2**30
+# Files that one submission's jail may write in each of its folders (size-limited tmpfs; counted in memory too).
+FILES_BYTES = 2**30
+# Processes and threads of one submission's jails together: an honest one needs a few dozen.
+PROCESSES = 256
+# The autograded notebook: larger outputs and cells are trimmed with a note; it lives in the gradebook's folder
+# and in every later export and feedback run.
+NOTEBOOK_BYTES = 20_000_000
+# Memory left out of the workers' budgets: the warm server, ``a12``, and each worker's nbgrader.
+RESERVED_BYTES = 2 * 2**30

@@ -16,6 +16,9 @@ class Result:
     points: float
     max_points: int
     reasons: list[str] = field(default_factory=list)
+    flags: list[str] = field(
+        default_factory=list
+    )  # why a person should look (code that behaves differently under grading)
 
 
 @dataclass
@@ -34,6 +37,11 @@ class Report:
     @property
     def max_points(self) -> int:
         return sum(r.max_points for r in self.results)
+
+    @property
+    def flags(self) -> list[dict[str, str]]:
+        """Every item's flags, as ``{"item": ..., "reason": ...}``."""
+        return [{"item": r.item, "reason": flag} for r in self.results for flag in r.flags]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

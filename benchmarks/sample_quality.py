@@ -3,10 +3,12 @@
 Prints the classifier's accuracy on the 10,000 test images; its accuracy on conditional samples, for
 every label; and the Fréchet distance between its features on samples and on test images, beside its
 floor: the same distance between training and test images, with as many images.
-The diffusion models are trained here with the fast path (``FastTrainer``), or loaded from ``--models``.
+The diffusion models are trained here with the fast path (``FastTrainer``), loaded from ``--models``,
+or taken from the last checkpoints of a solution run (``a12 run-solution --checkpoints DIR``): ``--run``.
 
   python -m benchmarks.sample_quality                          # reduced (CPU: a few minutes), see SIZES
   python -m benchmarks.sample_quality --size full --models DIR  # GPU; trains and saves what DIR lacks
+  python -m benchmarks.sample_quality --size full --run DIR     # the solution run's models
 """
 
 import argparse
@@ -42,18 +44,27 @@ SIZES = {
 
 
 def diffusion_model(
-    conditional: bool, size: Size, train: Examples, val: Examples, speedups: Speedups, folder: Path | None
+    conditional: bool,
+    size: Size,
+    train: Examples,
+    val: Examples,
+    speedups: Speedups,
+    folder: Path | None,
+    run: Path | None = None,
 ) -> nn.Module:
-    """The model saved in ``folder``, or one trained now (and saved there if ``folder`` is given)."""
+    """The model of the solution run in ``run``, the one saved in ``folder``, or one trained now (and
+    saved there if ``folder`` is given)."""
     kind = "conditional" if conditional else "unconditional"
     path = folder / f"{kind}.pt" if folder else None
-    if path and path.exists():
-        model, facts = models.load(path, train.x.device)
+    if run or (path and path.exists()):
+        model, facts = (
+            models.load_from_run(run, conditional, train.x.device) if run else models.load(path, train.x.device)
+        )
         if facts.get("diffusion_steps") != size.steps:
             raise ValueError(
                 f"{path} was trained with {facts.get('diffusion_steps')} diffusion steps, not {size.steps}"
             )
-        print(f"{kind} model from {path}: {facts}")
+        print(f"{kind} model from {run or path}: {facts}")
         return model
     print(f"training the {kind} model: {len(train)} images, {size.epochs} epoch(s), T = {size.steps}, {speedups} ...")
     model = models.new_model(conditional).to(train.x.device)
@@ -78,20 +89,32 @@ def diffusion_model(
 
 
 def samples(
-    size: Size, train: Examples, val: Examples, speedups: Speedups, folder: Path | None, labels: torch.Tensor
+    size: Size,
+    train: Examples,
+    val: Examples,
+    speedups: Speedups,
+    folder: Path | None,
+    labels: torch.Tensor,
+    run: Path | None = None,
 ) -> dict[str, torch.Tensor]:
     """Conditional samples of ``labels``, and ``size.unconditional`` unconditional ones (if any)."""
     beta, use_graphs = models.schedule(size.steps), train.x.device.type == "cuda"
-    model = diffusion_model(True, size, train, val, speedups, folder)
+    model = diffusion_model(True, size, train, val, speedups, folder, run)
     drawn = {"conditional": fast_sample.sample(model, beta, len(labels), labels=labels, use_graphs=use_graphs)}
     if size.unconditional:
-        model = diffusion_model(False, size, train, val, speedups, folder)
+        model = diffusion_model(False, size, train, val, speedups, folder, run)
         drawn["unconditional"] = fast_sample.sample(model, beta, size.unconditional, use_graphs=use_graphs)
     return drawn
 
 
 def measure(
-    size: Size, folder: Path, speedups: Speedups, models_folder: Path | None, seed: int, device: torch.device
+    size: Size,
+    folder: Path,
+    speedups: Speedups,
+    models_folder: Path | None,
+    seed: int,
+    device: torch.device,
+    run: Path | None = None,
 ) -> tuple[dict, torch.Tensor]:
     """The figures, and the conditional samples ``(10 × per_label, 1, 32, 32)``, label by label."""
     images, labels = data.load(folder)
@@ -117,6 +140,7 @@ def measure(
         speedups,
         models_folder,
         wanted,
+        run,
     )
     classified = {kind: predict(classifier, images) for kind, images in drawn.items()}
     predicted = classified["conditional"][0]
@@ -168,6 +192,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--models", type=Path, help="folder of conditional.pt / unconditional.pt (train_speed's --save-model)"
     )
+    parser.add_argument(
+        "--run", type=Path, help="the --checkpoints folder of a finished `a12 run-solution`: its trained models"
+    )
     parser.add_argument("--fast", default="", help="the fast path's options for training here (see train_speed)")
     parser.add_argument(
         "--mnist", help="folder with MNIST's IDX files (default: data/mnist, shared/data/mnist or ../shared/data/mnist)"
@@ -182,8 +209,10 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"device: {name}; torch {torch.__version__}; {size}")
     start = time.perf_counter()
     with fast_cuda_settings():
-        figures, conditional = measure(size, folder, speedups, args.models, args.seed, device)
+        figures, conditional = measure(size, folder, speedups, args.models, args.seed, device, args.run)
     figures.update(device=name, torch=torch.__version__, size=asdict(size), seconds=time.perf_counter() - start)
+    if args.run:
+        figures["run"] = str(args.run)
     print_summary(figures)
     if args.out:
         save(args.out, figures, conditional)

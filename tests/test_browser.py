@@ -9,21 +9,24 @@ Without Chromium or Playwright these tests are skipped with the reason (``A12_RE
 set by CI, makes that a failure). Deselect them with ``pytest -m "not browser"``.
 """
 
+import json
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
 from autograder import ASSIGNMENT, NOTEBOOK
-from autograder.course import coursedir
+from autograder.course import audit, coursedir
 
 from .conftest import RELEASE, ROOT, SCREENSHOTS, SOLUTION, SOURCE
-from .support import lab_ui
+from .support import hostile_pages, lab_ui
 from .support.browser import CHROMIUM_ARGS, VIEWPORT, Screenshots, artifacts_folder, require_browser
 from .support.filled import filled_release, item_of, written_answer
 from .support.jupyterlab import JupyterLab
@@ -437,3 +440,127 @@ def manual_score(root, grade_id: str) -> float | None:
     """The manual score of the student's answer ``grade_id`` in the course's gradebook."""
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         return gb.find_grade(grade_id, NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, STUDENT).manual_score
+
+
+# --- student work is inert for graders (formgrader and feedback) ----------------------------------
+
+HOSTILE = "student_h"
+
+
+@pytest.fixture(scope="module")
+def hostile_course(tmp_path_factory, mnist_root):
+    """A scratch course with one autograded submission, ``hostile_pages.hostile_release`` (every attack,
+    and a legitimate answer with math, a table, a code block and a figure), and its feedback."""
+    root = tmp_path_factory.mktemp("hostile") / "course"
+    root.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    shutil.copytree(ROOT / "source", root / "source", ignore=shutil.ignore_patterns("data", ".ipynb_checkpoints"))
+    env = dict(coursedir.nbgrader_env(), MNIST_ROOT=str(mnist_root))
+    run_nbgrader(root, env, "generate_assignment", ASSIGNMENT, "--force")
+    submission = root / "submitted" / HOSTILE / ASSIGNMENT
+    submission.mkdir(parents=True)
+    nbformat.write(
+        hostile_pages.hostile_release(root / "release" / ASSIGNMENT / NOTEBOOK, SOLUTION), submission / NOTEBOOK
+    )
+    run_nbgrader(root, env, "autograde", ASSIGNMENT, "--create")
+    run_nbgrader(root, env, "generate_feedback", ASSIGNMENT)
+    return root, env
+
+
+def manual_grades(root) -> dict:
+    """Every manual score, extra credit and manual comment in the course's gradebook."""
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        return {
+            (g.name, field): getattr(g, field)
+            for nb in gb.find_submission(ASSIGNMENT, HOSTILE).notebooks
+            for g in [*nb.grades, *nb.comments]
+            for field in ("manual_score", "extra_credit", "manual_comment")
+            if hasattr(g, field)
+        }
+
+
+def submission_url(root) -> str:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        notebook = gb.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, HOSTILE)
+        return f"formgrader/submissions/{notebook.id}/"
+
+
+def legitimate_answer_renders(page, answer) -> None:
+    """The legitimate answer's table, highlighted code and math, and the figure under it, as rendered."""
+    assert answer.locator("table th").all_inner_texts() == ["step", "noise"]
+    assert answer.locator(".highlight pre span.k", has_text="def").count() == 1
+    assert re.search(r"\\sqrt|√", answer.inner_text())  # TeX, or MathJax's rendering where it loads
+    figure = page.locator('.output_png img[src^="data:image/png"]').first
+    assert figure.evaluate("e => e.naturalWidth") > 100
+
+
+def scripts_that_ran(page) -> list[str]:
+    """The attacks that ran (their marker), after clicking every link and button they planted."""
+    for text in ("a link", "go"):
+        for target in page.get_by_text(text, exact=True).all():
+            if target.evaluate("e => e.tagName === 'A' || e.tagName === 'BUTTON'"):
+                target.click(no_wait_after=True)
+    page.wait_for_timeout(1500)  # onerror, onload, ontoggle and fetch have had their time
+    return page.evaluate(f"window.top.{hostile_pages.MARKER} || []")
+
+
+def test_graders_see_hostile_student_work_inert_in_formgrader_and_feedback(
+    page, hostile_course, tmp_path_factory, shots
+):
+    """Every attack of ``hostile_pages``, opened by a grader in formgrader and in its feedback page:
+    no script runs; the gradebook, the server's terminals, kernels and files stay as they were; the
+    answers' text is there to read, and a script output is replaced by a line that says so."""
+    root, env = hostile_course
+    before = manual_grades(root)
+    files_before = sorted(p.name for p in root.iterdir())
+    with JupyterLab(root, env, tmp_path_factory.mktemp("hostile-jupyter")) as lab:
+        page.goto(lab.url("formgrader"))  # logs the grader in (a session cookie), as the Formgrader tab does
+        response = page.goto(f"{lab.base}/{submission_url(root)}")
+        assert "default-src 'none'" in response.headers["content-security-policy"]  # formgrader_csp
+        page.locator("input.score").first.wait_for()
+        shots.take(page, "hostile submission in formgrader")
+        assert sorted(set(scripts_that_ran(page))) == []
+        answers = {
+            name: page.locator(".nbgrader_cell", has_text=f"{name}.").first.inner_text()
+            for name in hostile_pages.MARKDOWN_ATTACKS  # every answer is there to read, tags and all
+        }
+        assert "<script>(top.A12_RAN" in answers["md-script"] and "end." in answers["md-script"]
+        assert "An image:" in answers["md-img-onerror"] and "A12_RAN" not in answers["md-img-onerror"]
+        assert page.locator("p.a12-removed", has_text="A script output was removed here").count() == 1
+        assert page.locator('img[alt="SVG figure"]').evaluate("e => e.naturalWidth") == 40
+        for api in ("api/terminals", "api/kernels"):
+            assert json.loads(urllib.request.urlopen(lab.url(api), timeout=10).read()) == [], api
+
+        # formgrader still grades: full credit on one answer is saved (recorded as formgrader's)
+        panel = page.locator(".nbgrader_cell", has=page.locator("input.score")).first
+        panel.get_by_role("button", name="Full credit").click()
+        for _ in range(60):
+            graded = {k: v for k, v in manual_grades(root).items() if v != before[k]}
+            if graded:
+                break
+            page.wait_for_timeout(500)
+        assert len(graded) == 1, graded
+        recorded = audit.changes(f"sqlite:///{root / 'gradebook.db'}")
+        assert [(c.path, c.student, c.field) for c in recorded] == [("formgrader", HOSTILE, "manual_score")]
+        assert audit.suspicious(recorded) == []
+
+        # the legitimate answer renders: math, a table, highlighted code, the plotted figure
+        answer = page.locator(".nbgrader_cell", has_text="the noise follows").first
+        answer.scroll_into_view_if_needed()
+        shots.take(page, "legitimate answer in formgrader")
+        legitimate_answer_renders(page, answer)
+    assert manual_grades(root) == {**before, **graded}
+    assert sorted(p.name for p in root.iterdir()) == files_before
+
+    # the feedback pages, opened from disk
+    page.goto((root / "feedback" / HOSTILE / ASSIGNMENT / "assignment12.html").as_uri())
+    shots.take(page, "hostile submission's feedback")
+    assert scripts_that_ran(page) == []
+    assert page.locator("p.a12-removed", has_text="A script output was removed here").count() == 1
+    legitimate_answer_renders(page, page.locator(".cell", has_text="the noise follows").first)
+
+    # a score written to the database directly is listed by a12 audit
+    with sqlite3.connect(root / "gradebook.db") as db:
+        db.execute("UPDATE grade SET manual_score = 1 WHERE manual_score IS NULL AND auto_score IS NULL")
+    outside = audit.suspicious(audit.changes(f"sqlite:///{root / 'gradebook.db'}"))
+    assert outside and {c.path for c in outside} == {"other"}

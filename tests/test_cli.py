@@ -4,7 +4,8 @@ that is not ready), and no traceback."""
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.course import cli
+from autograder import ASSIGNMENT, NOTEBOOK
+from autograder.course import cli, demo
 
 from .conftest import new_gradebook
 
@@ -58,3 +59,9 @@ def test_a_due_date_without_time_zone_is_a_usage_error(course, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["release", "--course", str(course), "--due", "2027-01-15T23:59"])
     assert exit_.value.code == 2 and "no time zone" in capsys.readouterr().err
+
+
+def test_the_demo_builds_its_course_from_the_installed_package_outside_any_course(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not inside a course directory
+    root = demo.build_course(tmp_path / "course")
+    assert (root / "release" / ASSIGNMENT / NOTEBOOK).is_file()

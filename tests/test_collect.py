@@ -1,11 +1,14 @@
 """Collecting notebooks from a folder or an LMS zip into submitted/<student>/assignment12/."""
 
+import os
+import resource
+import struct
 import zipfile
 from datetime import UTC, datetime
 
 import pytest
 
-from autograder.course.collect import CollectError, collect
+from autograder.course.collect import MAX_NOTEBOOK_BYTES, CollectError, collect
 from autograder.course.coursedir import UsageError
 
 NOTEBOOK = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
@@ -103,13 +106,86 @@ def test_a_wrong_pattern_is_a_usage_error_before_the_download_is_read(tmp_path, 
         collect(tmp_path, tmp_path / "not read", pattern=pattern)
 
 
-def test_two_notebooks_of_one_student_are_an_error(tmp_path):
+def test_of_two_notebooks_of_one_student_the_later_is_taken_and_named(tmp_path):
     download = tmp_path / "download"
     (download / "ada").mkdir(parents=True)
-    (download / "ada.ipynb").write_bytes(NOTEBOOK)
     (download / "ada" / "assignment12.ipynb").write_bytes(NOTEBOOK)
-    with pytest.raises(CollectError, match="all belong to 'ada'; keep one"):
+    (download / "ada.ipynb").write_bytes(NOTEBOOK + b"\n")
+    os.utime(download / "ada" / "assignment12.ipynb", (1e9, 1e9))
+    (download / "bob.ipynb").write_bytes(NOTEBOOK)
+    lines = collect(tmp_path, download)
+    assert submitted(tmp_path, "ada").read_bytes() == NOTEBOOK + b"\n"
+    assert submitted(tmp_path, "bob").exists()
+    assert any("not taken: ada/assignment12.ipynb" in line for line in lines)
+
+
+def test_canvas_resubmissions_the_highest_suffix_is_taken_for_that_student_only(course):
+    names = [
+        "doejane_11_22_assignment12-2.ipynb",
+        "doejane_11_22_assignment12.ipynb",
+        "doejane_11_22_assignment12-1.ipynb",
+        "roejohn_12_23_assignment12.ipynb",
+    ]
+    with zipfile.ZipFile(course / "download.zip", "w") as archive:
+        for number, name in enumerate(names):  # the oldest time for the latest resubmission: the suffix decides
+            archive.writestr(zipfile.ZipInfo(name, (2026, 12, 1, 10, 59 - number, 0)), NOTEBOOK + b" " * number)
+    lines = collect(course, course / "download.zip", names="canvas")
+    assert submitted(course, "doejane").read_bytes() == NOTEBOOK
+    assert submitted(course, "roejohn").read_bytes() == NOTEBOOK + b"   "
+    taken = next(line for line in lines if line.startswith("doejane"))
+    assert taken.split("<- ")[1].startswith("doejane_11_22_assignment12-2.ipynb")
+    assert any("not taken: doejane_11_22_assignment12.ipynb, doejane_11_22_assignment12-1.ipynb" in x for x in lines)
+
+
+def test_a_zip_bomb_is_refused_from_its_header_without_reading_it(tmp_path):
+    bomb = tmp_path / "download.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("bomb.ipynb", "w", force_zip64=True) as member:
+            for _ in range(MAX_NOTEBOOK_BYTES // 2**24 + 1):
+                member.write(bytes(2**24))
+        archive.writestr("ada.ipynb", NOTEBOOK)
+    assert bomb.stat().st_size < 2_000_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    lines = collect(tmp_path, bomb)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # kB: never held in memory
+    assert any(line.startswith("refused: bomb.ipynb: 201 MB unpacked, over the 200 MB limit") for line in lines)
+    assert submitted(tmp_path, "ada").exists() and not submitted(tmp_path, "bomb").exists()
+
+
+def test_a_member_larger_than_its_header_says_is_not_kept(tmp_path):
+    download = tmp_path / "download.zip"
+    with zipfile.ZipFile(download, "w") as archive:
+        archive.writestr("ada.ipynb", NOTEBOOK)
+    data = bytearray(download.read_bytes())
+    for header, at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # the unpacked size, a byte short
+        start = data.find(header) + at
+        data[start : start + 4] = struct.pack("<I", len(NOTEBOOK) - 1)
+    download.write_bytes(data)
+    with pytest.raises((CollectError, zipfile.BadZipFile)):
         collect(tmp_path, download)
+    assert not submitted(tmp_path, "ada").exists()
+    assert not list((tmp_path / "submitted" / "ada" / "assignment12").glob("*"))
+
+
+def test_unsafe_and_undecodable_names_are_refused_by_name_and_the_rest_collected(tmp_path):
+    download = tmp_path / "download.zip"
+    with zipfile.ZipFile(download, "w") as archive:
+        for name in ("../../evil.ipynb", "/etc/evil.ipynb", "Zoe.ipynb", "ada.ipynb"):
+            archive.writestr(name, NOTEBOOK)
+    data = bytearray(download.read_bytes())
+    for header, flags, name in ((b"PK\x03\x04", 6, 30), (b"PK\x01\x02", 8, 46)):  # Zoe: not UTF-8, says UTF-8
+        at = -1
+        while (at := data.find(header, at + 1)) >= 0:
+            if data[at + name : at + name + 3] == b"Zoe":
+                data[at + name + 1 : at + name + 3] = b"\xff\xfe"
+                data[at + flags + 1] |= 0x08  # the UTF-8 flag, 0x800 (little-endian)
+    download.write_bytes(data)
+    lines = collect(tmp_path, download)
+    assert "refused: Z\\xff\\xfe.ipynb: the name is not valid UTF-8; rename the file and collect it again" in lines
+    assert "refused: ../../evil.ipynb: an absolute name, or one that leads out of the folder" in lines
+    assert "refused: /etc/evil.ipynb: an absolute name, or one that leads out of the folder" in lines
+    assert [p.name for p in (tmp_path / "submitted").iterdir()] == ["ada"]
+    assert not (tmp_path.parent / "evil.ipynb").exists()
 
 
 def test_a_different_earlier_submission_is_replaced_only_with_force(tmp_path):

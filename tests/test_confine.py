@@ -93,7 +93,39 @@ def test_a_cold_jail(places):
     scratch, secret, port = places
     jail = confine.Jail(writable=[(str(scratch), "/work/student")], package=confine.KERNEL_FILES)
     check_confined(look(jail.command, scratch, secret, port), "/work/student")
-    assert (scratch / "written").read_text() == "x"
+    assert not (scratch / "written").exists()  # the working folder is a tmpfs showing the scratch's files
+
+
+def test_each_folder_a_jail_writes_holds_its_files_budget_only(tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "given.txt").write_text("given")
+    confine.owned_by_jail(scratch)
+    write = (
+        "import os, sys\n"
+        "for folder in ('.', '/tmp', '/var/tmp'):\n"
+        "    try:\n"
+        "        with open(os.path.join(folder, 'big'), 'wb') as f:\n"
+        "            f.write(b'x' * 3_000_000)\n"
+        "        print(folder, 'wrote 3 MB')\n"
+        "    except OSError as error:\n"
+        "        print(folder, error.strerror)\n"
+        "print(open('given.txt').read())\n"
+        "try:\n"
+        "    open('given.txt', 'a').write('more')\n"
+        "except OSError as error:\n"
+        "    print('given.txt', error.strerror)\n"
+    )
+    jail = confine.Jail(writable=[(str(scratch), "/work/student")], size=2_000_000)
+    done = subprocess.run(jail.command([sys.executable, "-c", write]), capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines() == [
+        ". No space left on device",
+        "/tmp No space left on device",
+        "/var/tmp No space left on device",
+        "given",
+        "given.txt Read-only file system",
+    ], done.stderr
+    assert sorted(p.name for p in scratch.iterdir()) == ["given.txt"]
 
 
 def test_the_kernel_sees_only_the_files_of_the_package_it_may_import():

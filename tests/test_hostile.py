@@ -21,6 +21,7 @@ def test_attack_gains_nothing(attack: Attack, tmp_path):
     assert report.error is None
     points = {r.item: r.points for r in report.results}
     assert points == attack.earned, {r.item: r.reasons for r in report.results}
+    assert {flag["item"] for flag in report.flags} == set(attack.flags), report.flags
 
 
 def test_the_private_folders_of_the_checks_are_removed(tmp_path, monkeypatch):

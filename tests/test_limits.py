@@ -39,3 +39,19 @@ def test_the_configs_and_defaults_read_them():
     )
     parser = cli.parser()
     assert parser.parse_args(["autograde"]).timeout == limits.SUBMISSION_S
+
+
+def test_the_budgets_nest_and_a12_autograde_reads_them():
+    from autograder.course.budget import Budget
+
+    assert limits.FILES_BYTES < limits.MEMORY_BYTES  # the files are tmpfs pages, counted in the memory too
+    assert limits.NOTEBOOK_BYTES < limits.FILES_BYTES and limits.PROCESSES > 0
+    budget = Budget()
+    assert (budget.memory_bytes, budget.files_bytes, budget.processes, budget.notebook_bytes) == (
+        limits.MEMORY_BYTES,
+        limits.FILES_BYTES,
+        limits.PROCESSES,
+        limits.NOTEBOOK_BYTES,
+    )
+    args = cli.parser().parse_args(["autograde", "--memory", "600MiB", "--processes", "64"])
+    assert (args.memory, args.processes, args.files) == (600 * 2**20, 64, None)

@@ -3,8 +3,10 @@
 import copy
 
 import nbformat
+from nbconvert.exporters import HTMLExporter
 from traitlets.config import Config
 
+from autograder.course.plugins import configure
 from autograder.course.plugins.grading_rules import (
     InsertGradingRules,
     RemoveGradingRules,
@@ -58,6 +60,21 @@ def test_feedback_drops_the_rules(course):
     feedback, _ = RemoveGradingRules().preprocess(copy.deepcopy(graded), {})
     assert not any(is_rules_cell(c) for c in feedback.cells)
     assert feedback.cells == nbformat.read(RELEASE, as_version=4).cells
+
+
+def test_feedback_pages_hold_no_rules_and_formgraders_do(course):
+    """The course's HTMLExporter as formgrader uses it, and as generate_feedback does: nbgrader registers
+    the feedback preprocessors after the exporter's own (InertStudentWork), which keeps the rules' mark."""
+    config = Config()
+    configure(config)
+    graded = insert_rules(nbformat.read(RELEASE, as_version=4), course)
+    formgrader, _ = HTMLExporter(config=config).from_notebook_node(copy.deepcopy(graded))
+    assert formgrader.count("Grading rules") == 23
+    exporter = HTMLExporter(config=config)
+    assert config.GenerateFeedback.preprocessors[0] is RemoveGradingRules
+    exporter.register_preprocessor(RemoveGradingRules)
+    feedback, _ = exporter.from_notebook_node(copy.deepcopy(graded))
+    assert "Grading rules" not in feedback and "1 point for describing the forward process" not in feedback
 
 
 def test_without_the_source_notebook_nothing_is_inserted(tmp_path):

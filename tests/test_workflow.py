@@ -13,7 +13,7 @@ import pytest
 
 from autograder.course import coursedir, demo
 from autograder.course.plugins.grading_rules import is_rules_cell
-from autograder.rubric import AUTO, MANUAL
+from autograder.rubric import AUTO, MANUAL, TEST_CELLS
 
 from .conftest import ROOT
 from .support.workflow import EXPECTED_AUTO, STUDENTS, ZOE, a12, export, points
@@ -97,6 +97,40 @@ def test_a_notebook_past_the_time_limit_keeps_its_points_with_the_reason(graded,
     nb = nbformat.read(graded / "autograded/zoe/assignment12/assignment12.ipynb", as_version=4)
     tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")]
     assert all("time limit of 20 s" in c.outputs[0].text for c in tests)
+
+
+def without_cells(nb: nbformat.NotebookNode, grade_ids) -> nbformat.NotebookNode:
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") not in grade_ids]
+    return nb
+
+
+def test_deleted_test_cells_are_restored_and_earn_the_points_of_the_code(graded, tmp_path):
+    """ivy deleted every hidden-test cell, max three of them and a written answer (a cell that stock
+    nbgrader 0.9.6 cannot put back): the cells come back, with a note, and the code earns every point."""
+    some = ["test_12_2a_closed_form_noisy_images", "test_12_5c_training_loss", "test_12_8g_sample_every_digit"]
+    ada = demo.STUDENTS[0]
+    notebooks = {
+        "ivy": without_cells(demo.student_notebook(graded, ada), set(TEST_CELLS)),
+        "max": without_cells(demo.student_notebook(graded, ada), {*some, "answer_12_5b_loss_compares"}),
+    }
+    for student, nb in notebooks.items():
+        (tmp_path / f"{student}.ipynb").write_text(nbformat.writes(nb))
+    a12(graded, "collect", tmp_path)
+    a12(graded, "autograde", "--student", "ivy", "--student", "max")
+    rows = export(graded)
+    for student, deleted in (("ivy", sorted(TEST_CELLS)), ("max", some)):
+        assert {item: float(points(rows[student], item)) for item in AUTO} == AUTO, student
+        items = ", ".join(TEST_CELLS[cell] for cell in sorted(deleted, key=list(TEST_CELLS).index))
+        assert f"test cells deleted from the notebook were restored: {items}" in rows[student]["autograding notes"]
+        nb = nbformat.read(graded / f"autograded/{student}/assignment12/assignment12.ipynb", as_version=4)
+        tests = {
+            c.metadata.nbgrader["grade_id"]: c
+            for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade_id") in TEST_CELLS
+        }
+        assert set(tests) == set(TEST_CELLS), student
+        for grade_id, cell in tests.items():
+            assert ("it was restored from the assignment" in cell.outputs[0].text) == (grade_id in deleted)
 
 
 def test_grading_again_gives_identical_scores_and_keeps_the_manual_grades(graded):

@@ -35,11 +35,11 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import ASSIGNMENT, NOTEBOOK
-from autograder.course import confine, coursedir, gradebook, job, mnist, pool
+from autograder.course import budget, confine, coursedir, gradebook, job, mnist, pool
 from autograder.course.collect import STUDENT_ID
 from autograder.course.job import Attempt
 from autograder.course.plugins.execute import NOT_RUN
-from autograder.course.plugins.independent import disagreements_of
+from autograder.course.plugins.independent import disagreements_of, flags_of
 from autograder.limits import SUBMISSION_S
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -58,6 +58,7 @@ class Outcome:
     log: Path | None = None
     disagreements: list[dict] = field(default_factory=list)  # test cells whose kernel outcome differed
     overrides: list[tuple[str, float, float | None]] = field(default_factory=list)  # manual scores on auto items
+    flags: list[dict] = field(default_factory=list)  # the independent grader's flags: {"item", "reason"}
 
 
 def submitted_students(root: Path) -> list[str]:
@@ -121,6 +122,7 @@ def record(root: Path, writer: gradebook.Writer, finished: list[tuple[str, Attem
             problem,
             attempt.log,
             disagreements_of(graded),
+            flags=flags_of(graded),
         )
     try:
         writer.merge(list(results.values()))
@@ -163,6 +165,7 @@ def autograde(
     confined: bool = True,
     scheduler: str | None = None,
     tries: int = 3,
+    budget_of: budget.Budget | None = None,
 ) -> list[Outcome]:
     """Autograde the given (default: all submitted, not yet autograded) students in parallel.
 
@@ -174,6 +177,8 @@ def autograde(
     run several times slower (benchmarks/autograde_speed.py).
     ``scheduler``: the address of a Dask scheduler: grade on its workers instead (``autograder.course.cluster``),
     a submission stopped after its grading ended ``tries`` workers.
+    ``budget_of``: each submission's budget (default: ``c.Budget`` of ``nbgrader_config.py``); the workers
+    that fit the machine's memory by default.
     """
     db_url = coursedir.db_url(root)
     if confined and (reason := confine.unavailable()):
@@ -208,12 +213,14 @@ def autograde(
         progress("nothing to autograde: every submission is autograded (pass --force to grade again)")
         return []
     options = () if confined else ("--GradeIndependently.confine=False",)
+    budget_of = budget_of or budget.Budget(config=coursedir.course_config(root))
+    options += (f"--Budget.notebook_bytes={budget_of.notebook_bytes}",)
     if scheduler:
         from autograder.course import cluster  # Dask only where it is used
 
         finished = cluster.graded(root, db_url, chosen, scheduler, timeout_s, tries, progress, options)
     else:
-        workers = max(1, min(workers or os.cpu_count() or 1, len(chosen)))
+        limits, workers = budget.plan(budget_of, workers, os.cpu_count() or 1, len(chosen), progress)
         threads = threads or max(1, (os.cpu_count() or 1) // workers)
         mnist_root = Path(os.environ.get("MNIST_ROOT", root / "data")).resolve()
         if not mnist.has_mnist(mnist_root):
@@ -226,7 +233,9 @@ def autograde(
             f"autograding {len(chosen)} submission{'s' * (len(chosen) > 1)} with {workers} worker"
             f"{'s' * (workers > 1)} ({threads} CPU thread{'s' * (threads > 1)} each), at most {timeout_s:g} s each"
         )
-        finished = pool.graded(root, db_url, chosen, workers, job.worker_env(threads, mnist_root), timeout_s, options)
+        finished = pool.graded(
+            root, db_url, chosen, workers, job.worker_env(threads, mnist_root), timeout_s, options, limits
+        )
     outcomes, start, shown = [], time.monotonic(), 0.0
     with gradebook.Writer(db_url) as writer:
         for ready in finished:
@@ -252,7 +261,7 @@ def autograde(
 
 def summary_text(outcomes: list[Outcome]) -> str:
     """The batch's closing report: counts, and every submission that needs a look."""
-    problems = [o for o in outcomes if o.problem or o.disagreements or o.overrides]
+    problems = [o for o in outcomes if o.problem or o.disagreements or o.overrides or o.flags]
     lines = [f"{len(outcomes) - len(problems)} of {len(outcomes)} submissions autograded without problems"]
     for o in problems:
         if o.problem:
@@ -263,6 +272,8 @@ def summary_text(outcomes: list[Outcome]) -> str:
                 + disagreement_text(o.disagreements)
                 + "; the independent points count"
             )
+        for flag in o.flags:
+            lines.append(f"  {o.student}: flagged: {flag['item']}: {flag['reason']}")
         for cell, manual, auto in o.overrides:
             lines.append(
                 f"  {o.student}: {cell} has a manual score of {manual:g} over the automatic {auto}: it counts; "

@@ -13,7 +13,9 @@ from nbclient.exceptions import CellExecutionError
 
 from autograder import NOTEBOOK
 from autograder.course import (
+    audit,
     autograde,
+    budget,
     collect,
     coursedir,
     demo,
@@ -63,8 +65,9 @@ def cmd_autograde(args: argparse.Namespace) -> int:
             "can change grades. The export records these submissions as graded unconfined.",
             file=sys.stderr,
         )
+    root = coursedir.find_root(args.course)
     outcomes = autograde.autograde(
-        coursedir.find_root(args.course),
+        root,
         args.student,
         args.workers,
         args.timeout,
@@ -73,6 +76,7 @@ def cmd_autograde(args: argparse.Namespace) -> int:
         confined=not args.unconfined,
         scheduler=args.scheduler,
         tries=args.tries,
+        budget_of=budget.from_options(root, args),
     )
     if outcomes:
         print(autograde.summary_text(outcomes))
@@ -143,11 +147,42 @@ def cmd_regrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    """List the changes of manual scores, extra credit and comments made outside formgrader."""
+    recorded = audit.changes(coursedir.gradebook_url(coursedir.find_root(args.course)))
+    shown = recorded if args.all else audit.suspicious(recorded)
+    for c in shown:
+        print(
+            f"{c.changed_at} {c.path} ({c.actor or 'no claim: a direct write'}) {c.student} {c.item} "
+            f"{c.field}: {c.old} -> {c.new}"
+        )
+    outside = len(audit.suspicious(recorded))
+    print(f"{len(recorded)} changes recorded; {outside} made outside formgrader (with no grader logged in)")
+    return 0
+
+
 def cmd_run_solution(args: argparse.Namespace) -> int:
     """Run the solution notebook and save it with its outputs; check the losses it reports."""
-    notebook = coursedir.find_root(args.course) / "solutions" / NOTEBOOK
+    root = coursedir.find_root(args.course)
+    notebook = root / "solutions" / NOTEBOOK
+    if args.checkpoints is not None and args.checkpoints.resolve().is_relative_to(root):
+        raise coursedir.UsageError(f"--checkpoints {args.checkpoints}: give a folder outside the course {root}")
+    if args.background:
+        if args.checkpoints is None:
+            raise coursedir.UsageError("--background needs --checkpoints DIR (its log goes there)")
+        pid, output = solution_run.start_in_background(sys.argv[1:], args.checkpoints)
+        print(f"started in the background (pid {pid}); progress: {args.checkpoints / 'run.log'}; errors: {output}")
+        print("after an interruption, the same command resumes it from its last checkpoints")
+        return 0
     try:
-        run = solution_run.run_solution(notebook, epochs=args.epochs, quick=args.quick, mnist_root=args.mnist_root)
+        run = solution_run.run_solution(
+            notebook,
+            epochs=args.epochs,
+            quick=args.quick,
+            mnist_root=args.mnist_root,
+            checkpoints=args.checkpoints,
+            checkpoint_minutes=args.checkpoint_minutes,
+        )
     except CellExecutionError as error:
         raise coursedir.CourseError(f"a cell of {notebook} failed; the notebook was not saved:\n{error}") from None
     print(f"wrote {notebook}: {run.mode} mode, {run.num_train} training images, {run.epochs} epochs")
@@ -230,6 +265,7 @@ def parser() -> argparse.ArgumentParser:
         default=3,
         help="with --scheduler: a submission whose grading ended this many workers gets 0 (default: 3)",
     )
+    budget.add_options(sub)
 
     sub = command("feedback", cmd_feedback)
     sub.add_argument("--student", action="append", help="only this student (repeat for more)")
@@ -266,6 +302,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--student", action="append", help="only this student (repeat for more)")
     sub.add_argument("--apply", action="store_true", help="write the independent scores into the gradebook")
 
+    sub = command("audit", cmd_audit)
+    sub.add_argument("--all", action="store_true", help="every recorded change, formgrader's too")
+
     sub = command("run-solution", cmd_run_solution)
     sub.add_argument(
         "--epochs", type=int, default=None, help="DDPM_EPOCHS: epochs of each training (default: 20 in full mode)"
@@ -277,11 +316,26 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="MNIST_ROOT: a folder that holds MNIST/raw/ (default: solutions/data, where torchvision downloads it)",
     )
+    sub.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=None,
+        help="a folder outside the course: checkpoint every epoch there, log to run.log there, and resume "
+        "from what it holds (the same command again after an interruption)",
+    )
+    sub.add_argument(
+        "--checkpoint-minutes",
+        type=float,
+        default=10,
+        help="with --checkpoints: also checkpoint within an epoch, at most this often (default: 10)",
+    )
+    sub.add_argument("--background", action="store_true", help="run detached from this terminal (needs --checkpoints)")
     return main_parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    audit.claim("a12")
     try:
         return args.run(args)
     except (coursedir.CourseError, collect.CollectError) as error:

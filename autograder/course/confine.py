@@ -8,7 +8,9 @@ grader, runs in a *jail*: new mount, PID, network, IPC and UTS namespaces made b
 - of the course it sees only what it is given (``Jail.binds``): the kernel its own scratch copy of
   the student's folder (writable), its connection folder and the MNIST files; the grader its
   package;
-- it writes only to those scratch folders and to a private ``/tmp``;
+- it writes only to its working folder, a private ``/tmp`` and ``/var/tmp``: tmpfs of ``Jail.size``
+  bytes each (the files budget; their pages count in the writer's memory cgroup), its working folder
+  showing the scratch copy's files read-only; and to its other scratch folders;
 - it has no network (the kernel talks to nbgrader over Unix sockets, ZeroMQ's IPC transport);
 - it is PID 2 or more of its own PID namespace: when the jail's first process (``bwrap``'s init)
   ends, the kernel ends, which kills every process that the student's code started;
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import PACKAGE, PACKAGE_DIR
+from autograder.limits import FILES_BYTES
 
 NOBODY = 65534
 SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"]
@@ -45,6 +48,7 @@ INSTALL_HINT = (
     "install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: `sudo dnf install "
     "bubblewrap`), or pass --unconfined to grade without it (not safe against hostile notebooks)"
 )
+FILES_ENV = "A12_FILES_BYTES"  # the size of each tmpfs of a jail (``a12 autograde`` sets each submission's)
 _NAMESPACES = ["user", "ipc", "uts", "net", "pid", "mnt"]  # the user namespace first, the mount one last
 
 
@@ -68,6 +72,11 @@ def unavailable() -> str | None:
     return None
 
 
+def files_budget() -> int:
+    """The size of each writable tmpfs of a jail: ``A12_FILES_BYTES``, or the default files budget."""
+    return int(os.environ.get(FILES_ENV) or FILES_BYTES)
+
+
 def python_folders() -> list[str]:
     """The folders of this Python installation and its packages, as real paths (not ``PYTHONPATH``'s)."""
     folders = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages())}
@@ -78,12 +87,14 @@ def python_folders() -> list[str]:
 @dataclass
 class Jail:
     """What a jail shows of this machine besides the system and Python: folders to read, folders to
-    write (``writable``: (folder, where the jail sees it); the first is the working folder), and the
-    package's files (``package``: all of them, or a list of names)."""
+    write (``writable``: (folder, where the jail sees it); the first is the working folder, a tmpfs of
+    ``size`` bytes showing that folder's files read-only), and the package's files (``package``: all of
+    them, or a list of names)."""
 
     readable: list[str] = field(default_factory=list)
     writable: list[tuple[str, str]] = field(default_factory=list)
     package: list[str] | None = None
+    size: int = field(default_factory=files_budget)
 
     def options(self) -> list[str]:
         """bwrap's options for this jail."""
@@ -101,23 +112,17 @@ class Jail:
             "/proc",
             "--dev",
             "/dev",
-            "--perms",
-            "1777",
-            "--tmpfs",
-            "/tmp",
-            "--perms",
-            "1777",
-            "--dir",
-            "/var/tmp",
+            *["--perms", "1777", "--size", str(self.size), "--tmpfs", "/tmp"],
+            *["--perms", "1777", "--size", str(self.size), "--tmpfs", "/var/tmp"],
         ]
         made, bound = {"/", "/var", "/tmp", "/var/tmp"}, ["/proc", "/dev"]
 
-        def mount(kind: str, source: str, target: str) -> None:
+        def mount(kind: str, source: str, target: str, before: tuple[str, ...] = ()) -> None:
             for parent in map(str, reversed(Path(target).parents)):  # bwrap would make them readable by root only
                 if parent not in made and not any(parent == b or parent.startswith(b + os.sep) for b in bound):
                     options.extend(["--perms", "0755", "--dir", parent])
                     made.add(parent)
-            options.extend([kind, source, target] if source else [kind, target])
+            options.extend([*before, kind, source, target] if source else [*before, kind, target])
             (made.add(target) if kind == "--tmpfs" else bound.append(target))
 
         for path in SYSTEM:
@@ -135,8 +140,13 @@ class Jail:
                 options.extend(["--ro-bind", str(PACKAGE_DIR / name), str(PACKAGE_DIR / name)])
         for path in self.readable:
             mount("--ro-bind", path, path)
-        for source, target in self.writable:
-            mount("--bind", source, target)
+        for number, (source, target) in enumerate(self.writable):
+            if number:
+                mount("--bind", source, target)
+                continue
+            mount("--tmpfs", "", target, ("--perms", "1777", "--size", str(self.size)))
+            for name in sorted(os.listdir(source)):
+                options.extend(["--ro-bind", os.path.join(source, name), os.path.join(target, name)])
         return options + ["--chdir", self.writable[0][1] if self.writable else "/tmp"]
 
     def command(self, argv: list[str]) -> list[str]:
@@ -235,6 +245,14 @@ def owned_by_jail(path: str | Path) -> None:
         os.chown(folder, NOBODY, NOBODY)
         for name in files:
             os.chown(os.path.join(folder, name), NOBODY, NOBODY, follow_symlinks=False)
+
+
+def seal(folder: str | Path) -> None:
+    """Take back a folder from the jail's user: it may use what is there, and make nothing new (as root)."""
+    if os.geteuid() != 0:
+        return
+    os.chown(folder, 0, 0)
+    os.chmod(folder, 0o755)
 
 
 # --- entering a jail from a forked process -------------------------------------------------------------

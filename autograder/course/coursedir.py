@@ -15,7 +15,7 @@ from nbgrader.preprocessors import ClearHiddenTests, ClearOutput
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder import ASSIGNMENT, NOTEBOOK
-from autograder.course import environment, late
+from autograder.course import audit, environment, late
 
 
 class CourseError(Exception):
@@ -110,6 +110,7 @@ def release(root: Path, due: datetime | None = None) -> list[Path]:
     A solution notebook whose sources are already up to date keeps its outputs (a full run's results).
     """
     nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
+    audit.install(db_url(root))
     if due is not None:
         late.set_due(db_url(root), due)
     solution = solution_notebook(root / "source" / ASSIGNMENT / NOTEBOOK, course_config(root))

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from autograder import ASSIGNMENT, NOTEBOOK
+from autograder import ASSIGNMENT, NOTEBOOK, PACKAGE_DIR
 from autograder.course import autograde, collect, confine, coursedir, mnist, scoresheet, summary
 from autograder.course.plugins.grading_rules import GRADING
 from autograder.limits import SUBMISSION_S
@@ -62,9 +62,10 @@ STUDENTS = [
 
 
 def build_course(dest: Path, repo: Path | None = None, db_url: str | None = None) -> Path:
-    """A new course directory at ``dest`` with this repository's config and source, released; its
-    gradebook at ``db_url`` (default: SQLite's gradebook.db in the course)."""
-    repo = coursedir.find_root(repo)
+    """A new course directory at ``dest`` with the config and source of ``repo`` (default: the installed
+    package's own repository, wherever this runs), released; its gradebook at ``db_url`` (default:
+    SQLite's gradebook.db in the course)."""
+    repo = coursedir.find_root(repo or PACKAGE_DIR.parent)
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(repo / "nbgrader_config.py", dest)
     if db_url:
@@ -134,7 +135,7 @@ def run_demo(
     db_url: str | None = None,
 ) -> Path:
     """Run the demo in ``folder`` (default: a new temporary folder) on the course of ``repo`` (default:
-    the working folder's), its gradebook at ``db_url`` (default: SQLite); return the demo's course directory."""
+    the installed package's), its gradebook at ``db_url`` (default: SQLite); return the demo's course directory."""
     folder = Path(folder or tempfile.mkdtemp(prefix="a12-demo-"))
     root = folder / "course"
     print(f"1. course in {root}: nbgrader generate_assignment", flush=True)

@@ -59,8 +59,8 @@ class Row:
 
 def autograding_notes(root: Path, student: str, assignment: str = ASSIGNMENT) -> list[str]:
     """What the autograder recorded in a student's autograded notebook (written by nbgrader, outside
-    the student's reach): items whose kernel outcome disagreed with the independent grader, and
-    grading without confinement."""
+    the student's reach): items whose kernel outcome disagreed with the independent grader, the
+    independent grader's flags, and grading without confinement."""
     path = root / "autograded" / student / assignment / NOTEBOOK
     try:
         record = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("a12", {})
@@ -70,6 +70,9 @@ def autograding_notes(root: Path, student: str, assignment: str = ASSIGNMENT) ->
         f"{d['item']}: the notebook's own run gave {d['kernel']}, the independent grader {d['independent']:g} (counted)"
         for d in record.get("disagreements", [])
     ]
+    notes += [f"{f['item']}: flagged: {f['reason']}" for f in record.get("flags", [])]
+    if record.get("restored"):
+        notes.append("test cells deleted from the notebook were restored: " + ", ".join(record["restored"]))
     if record.get("confined") is False:
         notes.append("graded unconfined (a12 autograde --unconfined)")
     return notes

@@ -43,7 +43,7 @@ import psutil
 from jupyter_client.provisioning import LocalProvisioner
 
 from autograder import GRADER_ENV
-from autograder.course import confine, environment
+from autograder.course import budget, confine, environment
 from autograder.course.coursedir import CourseError
 from autograder.course.plugins.execute import CONFINE_ENV, PROVISIONER
 
@@ -301,6 +301,7 @@ def _grade_one(listener: socket.socket) -> None:
     with connection:
         header, _, notebook = _receive_all(connection.recv).partition(b"\n")
         jail = json.loads(header)["jail"]
+        budget.join()  # the submission's cgroup, or its rlimits
         if jail is not None:
             confine.enter(jail, keep_fds=(connection.fileno(),))
         os.chdir(tempfile.mkdtemp(prefix="a12-grader-"))
@@ -336,6 +337,7 @@ def _become_kernel(receiver: int, sender: int) -> None:
     for fd in (0, 1, 2):  # nothing of the kernel's reaches the worker's log
         os.dup2(null, fd)
     os.close(null)
+    budget.join()  # the submission's cgroup, or its rlimits
     if request["jail"] is not None:
         confine.enter(request["jail"])
         os.setsid()  # a new process inside the jail: a session of its own, as a started kernel has

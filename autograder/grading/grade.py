@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"       - {reason}")
     for note in report.notes:
         print(f"note: {note}")
+    for flag in report.flags:
+        print(f"flagged: {flag['item']}: {flag['reason']}")
     print(f"total  {report.points:g}/{report.max_points}")
     return 0
 

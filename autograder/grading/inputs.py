@@ -5,6 +5,7 @@ and a quiet call of a student's function. Shapes: images ``(N, 1, 32, 32)``, lab
 import contextlib
 import inspect
 import io
+from typing import Any
 
 import torch
 
@@ -36,6 +37,13 @@ def digit_batch(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def call_quietly(fn, *args, **kwargs):
     """Call a student's function quietly; pass ``device`` only if it takes one. Returns (value, error)."""
+    value, error = call_catching(fn, *args, **kwargs)
+    return value, error if error is None or isinstance(error, str) else describe_error(error)
+
+
+def call_catching(fn, *args, **kwargs) -> tuple[Any, BaseException | str | None]:
+    """``call_quietly``, but the error is the exception itself (its traceback tells where it arose), or a
+    string if there is no function to call."""
     if fn is None:
         return None, "the function is not defined"
     try:
@@ -47,4 +55,4 @@ def call_quietly(fn, *args, **kwargs):
         with contextlib.redirect_stdout(io.StringIO()):
             return fn(*args, **kwargs), None
     except (Exception, SystemExit) as error:
-        return None, describe_error(error)
+        return None, error

@@ -1,7 +1,9 @@
 """The namespace in which the checks run a student's code: the notebook's provided code, trusted.
 
 Provided cells of a submission are never run: their names come from ``autograder.provided``,
-on the CPU, with the full schedule. The student's answer cells that define functions, and the
+on the CPU, with the full schedule. The provided classes and functions are defined afresh from its
+source in a module ``__main__`` of their own (``main_provided``), as the notebook's cells define them,
+so that what student code can see of them (``__module__``, ``__qualname__``) is the notebook's. The student's answer cells that define functions, and the
 code cells the student added, are run statement by statement (definitions, imports and
 assignments only; bare expressions such as plots and training runs are skipped), each with a
 time budget, so that a stray call cannot hold up grading.
@@ -9,6 +11,8 @@ time budget, so that a stray call cannot hold up grading.
 
 import ast
 import builtins
+import functools
+import inspect
 import itertools
 import os
 import signal
@@ -28,6 +32,7 @@ from autograder.grading.submission import Submission
 from autograder.limits import STATEMENT_S
 from autograder.rubric import FUNCTION_CELLS  # answer cells that define functions; checks run the others
 
+QUICK_STEPS = 25  # diffusion steps in quick mode
 PROVIDED_NAMES = (
     "SelfAttention",
     "SAWrapper",
@@ -43,6 +48,33 @@ PROVIDED_NAMES = (
     "detect_device",
     "progress",
 )
+
+
+_PROVIDED_CODE = compile(inspect.getsource(provided), "<cell>", "exec")  # read before any child is confined
+
+
+@functools.cache
+def main_provided() -> dict[str, Any]:
+    """The provided names, defined by running ``autograder.provided``'s source in a ``__main__`` of their
+    own, once per process: the classes the checks build models from (student code cannot rebind them)."""
+    globals_: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+    exec(_PROVIDED_CODE, globals_)
+    return {name: globals_[name] for name in PROVIDED_NAMES}
+
+
+def quick_values() -> dict[str, Any]:
+    """The globals that differ in quick mode, as nbgrader runs the notebook: 25 diffusion steps."""
+    beta, alpha, alpha_bar = inputs.schedule(QUICK_STEPS)
+    return {
+        "QUICK": True,
+        "num_train": 500,
+        "num_val": 100,
+        "num_epochs": 1,
+        "diffusion_steps": QUICK_STEPS,
+        "beta": beta,
+        "alpha": alpha,
+        "alpha_bar": alpha_bar,
+    }
 
 
 class StatementTimeout(BaseException):
@@ -83,7 +115,7 @@ def base_namespace() -> dict[str, Any]:
         "display": display,
         "os": os,
     }
-    ns.update({name: getattr(provided, name) for name in PROVIDED_NAMES})
+    ns.update(main_provided())
     ns.update(controlled_values())
     return ns
 

@@ -29,6 +29,10 @@ from autograder.grading.wire import Outcome, describe_error, dump, load
 from autograder.limits import CHECK_CPU_S, CHECK_MEMORY_BYTES, CHECKS_S
 
 MAX_PAYLOAD = 256_000_000
+# The memory budget that the children share with their jail (a cgroup; ``autograder.course.budget.join`` sets
+# it): each may then add up to all of it to what it started with, instead of ``memory_bytes``; the cgroup
+# bounds them together.
+shared_budget_bytes: int | None = None
 CHECKS = {check.item: check for check in all_checks()}  # imported here, before any student code runs
 torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # its first use imports for a second: do it once, here
 # --- the child -------------------------------------------------------------------------------
@@ -120,7 +124,9 @@ def _confine(memory_bytes: int, cpu_s: int, work_dir: str) -> None:
     page = os.sysconf("SC_PAGE_SIZE")
     with open("/proc/self/statm") as statm:
         in_use = int(statm.read().split()[0]) * page
-    limit = in_use + memory_bytes
+    limit = in_use + (memory_bytes if shared_budget_bytes is None else shared_budget_bytes)
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]  # the jail's own (rlimits instead of a cgroup)
+    limit = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_FSIZE, (16_000_000, 16_000_000))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -181,6 +187,11 @@ def _ended(exitcode: int | None, cpu_s: int) -> str:
     """Why a child ended without sending its observations, for the student."""
     if exitcode == -signal.SIGXCPU:
         return f"the student's code used more than {cpu_s} s of CPU time (an endless loop?)"
+    if exitcode == -signal.SIGKILL and shared_budget_bytes is not None:
+        return (
+            "the student's code was ended: with the notebook's other processes it used more than the "
+            f"submission's memory budget of {shared_budget_bytes / 2**30:.3g} GiB"
+        )
     if exitcode == -signal.SIGKILL:
         return "the student's code was killed (out of memory?)"
     return f"the student's code ended the process (exit code {exitcode})"

@@ -7,6 +7,10 @@ steps and labels ``(N,)``.
 """
 
 import contextlib
+import functools
+import inspect
+import sys
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +21,7 @@ from torch.nn import functional as F
 
 from autograder import provided
 from autograder.grading.inputs import STEPS, call_quietly, schedule
+from autograder.grading.namespace import main_provided
 from autograder.grading.wire import plain
 
 
@@ -149,8 +154,9 @@ def recording_random_draws(draws: list, model_calls: list):
 class TinyNoiseModel(nn.Module):
     """A small trainable stand-in for the U-Net in the training checks, recording every call."""
 
-    def __init__(self, conditional: bool = False):
+    def __init__(self, conditional: bool = False, who: Callable[[], str | None] = lambda: None):
         super().__init__()
+        self.who = who  # names the student's function that makes a call (``CallerOf``)
         self.conv = nn.Conv2d(1, 1, kernel_size=3, padding=1)
         self.time = nn.Linear(2, 1)
         self.label_embedding = nn.Embedding(10, 1) if conditional else None
@@ -160,6 +166,7 @@ class TinyNoiseModel(nn.Module):
         phase = torch.stack([torch.sin(t / 100.0), torch.cos(t / 100.0)], dim=-1).to(self.time.weight.dtype)
         out = self.conv(x.to(self.conv.weight.dtype)) + self.time(phase).view(-1, 1, 1, 1)
         record = {"x": plain(x), "t": plain(t), "grad": torch.is_grad_enabled(), "index": len(self.calls)}
+        record["by"] = self.who()
         if self.label_embedding is not None:
             _need_label(label)
             record["label"] = plain(label)
@@ -177,8 +184,9 @@ class NoisySamplesSpy:
     are recorded.
     """
 
-    def __init__(self, prepared: list[tuple[torch.Tensor, ...]]):
+    def __init__(self, prepared: list[tuple[torch.Tensor, ...]], who: Callable[[], str | None] = lambda: None):
         self.prepared = prepared
+        self.who = who
         self.calls: list[dict] = []
 
     def __call__(self, x_0, beta):
@@ -199,17 +207,20 @@ class NoisySamplesSpy:
                 "noise": noise.clone(),
                 "t": t.clone(),
                 "grad": torch.is_grad_enabled(),
+                "by": self.who(),
             }
         )
         return x_t, noise, t
 
 
-def metrics_spy(log: list) -> type:
+def metrics_spy(log: list, who: Callable[[], str | None] = lambda: None) -> type:
     """The provided ``Metrics`` class, recording into ``log`` the values added to any instance."""
 
     class MetricsSpy(provided.Metrics):
         def add(self, count, *values):
-            log.append({"count": plain(count), "values": plain(list(values)), "grad": torch.is_grad_enabled()})
+            log.append(
+                {"count": plain(count), "values": plain(list(values)), "grad": torch.is_grad_enabled(), "by": who()}
+            )
             super().add(count, *values)
 
     return MetricsSpy
@@ -252,7 +263,8 @@ class SamplerSpy:
         }
         if isinstance(label, torch.Tensor) and label.numel() > 1 and isinstance(x, torch.Tensor):
             probe = StepProbe(torch.zeros(STEPS, 1, 32, 32), stop_at=1)
-            _, call["probe_error"] = run_probe(self.sampler, x.detach().clone(), probe, plain(beta), label)
+            dressed = presenting(probe, conditional=True)
+            _, call["probe_error"] = run_probe(self.sampler, x.detach().clone(), dressed, plain(beta), label)
             call["model_label"] = probe.calls[0]["label"] if probe.calls else None
         if isinstance(x, torch.Tensor):
             x = (torch.rand(x.shape, generator=self.generator) * 1.8 - 0.9).to(x.dtype)
@@ -283,3 +295,90 @@ class PlotStub:
 
     def __getattr__(self, name):
         return lambda *args, **kwargs: None
+
+
+@functools.cache
+def _provided_template(conditional: bool) -> nn.Module:
+    """A provided U-Net whose attributes the dressed stand-ins share (built once per process, without
+    touching the random state that a check has seeded)."""
+    with torch.random.fork_rng(devices=[]):
+        return main_provided()["UNetConditional" if conditional else "UNet"]()
+
+
+def presenting(standin: nn.Module, conditional: bool = False) -> nn.Module:
+    """``standin`` dressed as the notebook's model: an instance of a subclass of the provided ``UNet``
+    (or ``UNetConditional``) with its name, module and qualified name, and the attributes, submodules and
+    parameter shapes of one, whose forward is the stand-in's. Nothing of the stand-in is in its
+    ``vars()``; the check keeps ``standin`` to read what it recorded."""
+    provided_class = main_provided()["UNetConditional" if conditional else "UNet"]
+
+    def forward(self, *args, **kwargs):
+        return standin(*args, **kwargs)
+
+    names = {"__module__": provided_class.__module__, "__qualname__": provided_class.__qualname__}
+    dressed = type(provided_class.__name__, (provided_class,), {**names, "forward": forward})
+    model = dressed.__new__(dressed)
+    template = _provided_template(conditional)
+    model.__dict__.update({k: (type(v)(v) if isinstance(v, dict) else v) for k, v in vars(template).items()})
+    return model
+
+
+class CallerOf:
+    """Names which of the student's functions a call comes from: the innermost of ``functions``
+    (name -> the student's function) on the call stack, so that a check can tell an evaluation
+    function's calls from the training function's, and a helper's calls count for its caller."""
+
+    def __init__(self, functions: dict[str, Any]):
+        self.names = set(functions)
+        self.codes = {}
+        for name, fn in functions.items():
+            try:
+                self.codes[inspect.unwrap(fn).__code__] = name  # through decorators such as @torch.no_grad()
+            except Exception:
+                pass
+
+    def _name(self, code) -> str | None:
+        if code in self.codes:
+            return self.codes[code]
+        return code.co_name if code.co_filename == "<cell>" and code.co_name in self.names else None
+
+    def __call__(self) -> str | None:
+        """The student's function that is running now (the innermost), or None."""
+        frame = sys._getframe(1)
+        while frame is not None:
+            if name := self._name(frame.f_code):
+                return name
+            frame = frame.f_back
+        return None
+
+    def of_error(self, error: BaseException) -> str | None:
+        """The student's function in which ``error`` arose (the innermost on its traceback), or None."""
+        names = [self._name(frame.f_code) for frame, _ in traceback.walk_tb(error.__traceback__)]
+        return next((name for name in reversed(names) if name), None)
+
+
+def describe_value(value) -> str:
+    """A value's type and shape, as a reason names it: ``float64 tensor of shape (2,)``."""
+    if isinstance(value, torch.Tensor):
+        return f"{str(value.dtype).removeprefix('torch.')} tensor of shape {tuple(value.shape)}"
+    return f"a {type(value).__name__}"
+
+
+def failed_model_call(error: BaseException) -> str | None:
+    """If ``error`` arose inside the forward of the provided ``UNet``/``UNetConditional``: what it was given."""
+    forwards = {provided.UNet.forward.__code__, provided.UNetConditional.forward.__code__}
+    for frame, _ in traceback.walk_tb(error.__traceback__):
+        if frame.f_code in forwards:
+            given = {name: frame.f_locals.get(name) for name in ("x", "t", "label") if name in frame.f_locals}
+            return ", ".join(f"{name}: {describe_value(value)}" for name, value in given.items())
+    return None
+
+
+def noisy_samples_function(spy: NoisySamplesSpy) -> Callable:
+    """``spy`` as a plain function named and placed like the notebook's ``generate_noisy_samples``."""
+
+    def generate_noisy_samples(x_0, beta):
+        return spy(x_0, beta)
+
+    generate_noisy_samples.__module__ = "__main__"
+    return generate_noisy_samples

@@ -847,3 +847,319 @@ ALTERNATIVES += [
         },
     ),
 ]
+
+# --- Issue 21 / issue 24 (samplers): slips that the stand-ins accept but the provided models reject -----------
+# Rubric decision (issue 24): a shape or type slip that makes the provided UNet/UNetConditional raise is a
+# mistake in the item whose function holds it (-1 in 12.6d and 12.7c, 0 of 1 in 12.8e); 12.8f and 12.8g,
+# whose cells only call the sampler, keep their points. What the provided models accept (a time step of
+# shape (1,) broadcast over the batch, int32 labels, one label of shape (1,)) is no mistake.
+T_LINE = "t = (torch.ones(x.shape[0]) * i).long().to(device)"
+C_LINE = "c = (torch.ones(x.shape[0]) * label).long().to(device)"
+
+MISTAKES += [
+    Case(
+        "0-dim time step torch.tensor(i), never expanded to the batch",
+        "12.6d",
+        1,
+        {"sample_from_model": [(T_LINE, "t = torch.tensor(i)")]},
+    ),
+    Case(
+        "x cast to float64 inside the sampler: the U-Net's float32 weights refuse it",
+        "12.6d",
+        1,
+        {"sample_from_model": [("    x_hist = []\n", "    x_hist = []\n    x = x.double()\n")]},
+    ),
+    Case(
+        "0-dim time step as_tensor(i, device=device)",
+        "12.7c",
+        1,
+        {"deterministic_sample_from_model": [(T_LINE, "t = torch.as_tensor(i, device=device)")]},
+    ),
+    Case(
+        "0-dim time step in the conditional sampler",
+        "12.8e",
+        0,
+        {"sample_from_model_conditional": [(T_LINE, "t = torch.tensor(i, dtype=torch.long)")]},
+    ),
+    Case(
+        "float labels torch.full((n,), float(label)): the embedding refuses them",
+        "12.8e",
+        0,
+        {"sample_from_model_conditional": [(C_LINE, "c = torch.full((x.shape[0],), float(label))")]},
+    ),
+    Case(
+        "the label passed to the model as a Python int",
+        "12.8e",
+        0,
+        {"sample_from_model_conditional": [("model(x, t, c)", "model(x, t, label)")]},
+    ),
+]
+
+ALTERNATIVES += [
+    Case(
+        "time step of shape (1,), broadcast by the U-Net",
+        "12.6d",
+        2,
+        {"sample_from_model": [(T_LINE, "t = torch.tensor([i], device=device)")]},
+    ),
+    Case(
+        "int32 labels",
+        "12.8e",
+        1,
+        {"sample_from_model_conditional": [(C_LINE, "c = torch.full((x.shape[0],), label, dtype=torch.int32)")]},
+    ),
+    Case(
+        "one label of shape (1,), broadcast by the U-Net",
+        "12.8e",
+        1,
+        {"sample_from_model_conditional": [(C_LINE, "c = torch.tensor([label], device=device)")]},
+    ),
+    Case(
+        "deterministic sampler with float time steps",
+        "12.7c",
+        2,
+        {"deterministic_sample_from_model": [(T_LINE, "t = torch.full((x.shape[0],), float(i), device=device)")]},
+    ),
+]
+
+# Issue 24: the loss's scale, slips that the provided models reject, and branches taken at random
+# (training items; the sampler cases of issue 24 are in their own block). Rubric decisions:
+# - 12.5c: a positive constant multiple of the MSE between the true and the estimated noise is the
+#   right loss (Algorithm 1's per-image squared norm averaged over the batch, a sum over the batch
+#   divided by its size, ½·MSE): with Adam it trains the same model. A multiple that changes from
+#   batch to batch (a sum that grows with the batch size, weights per sample or per time step), other
+#   targets, L1 and Huber are still wrong. evaluate must compute the loss in the same units as train
+#   (its value is plotted beside the training loss): another multiple there is a mistake in evaluate.
+# - Shape and type slips that make the provided UNet/UNetConditional raise (a float64 time step or
+#   image, labels of shape (N, 1)) are mistakes in the function that holds them, even where the
+#   grader's stand-in model accepts them: in train, the model point of 12.5c; in evaluate, its -1;
+#   in 12.8c, the point.
+# - 12.8c: train_conditional passes the batch's labels on every batch; dropping them on some batches
+#   (classifier-free guidance) is a deviation (0 of 1), even when a run happens not to hit it.
+# - Evaluation without torch.no_grad() is a mistake in the evaluation function (as before), and the
+#   feedback names that function, not the training one.
+TRAIN_LOSS = "loss = F.mse_loss(estimated_noise, noise)\n            ### END ANSWER\n\n            # Optimize"
+TRAIN_MODEL = "estimated_noise = model(x_t, sampled_t.to(torch.float))\n\n"
+EVAL_MODEL = "estimated_noise = model(x_t, sampled_t.to(torch.float))\n            loss"
+COND_TRAIN_MODEL = "estimated_noise = model(x_t, sampled_t.to(torch.float), y)\n\n            # compute"
+COND_TRAIN_LOSS = "loss = F.mse_loss(estimated_noise, noise)\n\n            # Optimize"
+COND_EVAL_LOSS = "loss = F.mse_loss(estimated_noise, noise)\n\n            metrics.add"
+COND_EVAL_HEAD = (
+    "    with torch.no_grad():\n        model.eval()\n        metrics = Metrics(1)\n        for x, y in test_loader:"
+)
+
+
+def both_losses(new: str) -> list[tuple[str, str]]:
+    """The same loss, written as ``new``, in train and in evaluate (12.5c)."""
+    return [
+        (TRAIN_LOSS, TRAIN_LOSS.replace("F.mse_loss(estimated_noise, noise)", new)),
+        (EVAL_LOSS, EVAL_LOSS.replace("F.mse_loss(estimated_noise, noise)", new)),
+    ]
+
+
+ALTERNATIVES += [
+    Case(
+        "Algorithm 1's loss: per-image squared norm, averaged over the batch",
+        "12.5c",
+        3,
+        {"train_and_evaluate": both_losses("(noise - estimated_noise).pow(2).sum(dim=(1, 2, 3)).mean()")},
+    ),
+    Case(
+        "mse_loss(reduction='sum') divided by the batch size",
+        "12.5c",
+        3,
+        {"train_and_evaluate": both_losses("F.mse_loss(estimated_noise, noise, reduction='sum') / x.shape[0]")},
+    ),
+    Case(
+        "half the mean squared error, written with torch.mean",
+        "12.5c",
+        3,
+        {"train_and_evaluate": both_losses("0.5 * torch.mean((estimated_noise - noise) ** 2)")},
+    ),
+    Case(
+        "squared vector norm per image with torch.linalg",
+        "12.5c",
+        3,
+        {
+            "train_and_evaluate": both_losses(
+                "torch.linalg.vector_norm(noise - estimated_noise, dim=(1, 2, 3)).square().mean()"
+            )
+        },
+    ),
+    Case(
+        "conditional training with a helper step and the labels as a keyword",
+        "12.8c",
+        1,
+        {
+            "train_conditional": [
+                (
+                    "estimated_noise = model(x_t, sampled_t.to(torch.float), y)\n\n            # compute",
+                    "estimated_noise = predict(model, x_t, sampled_t, y)\n\n            # compute",
+                ),
+                (
+                    "estimated_noise = model(x_t, sampled_t.to(torch.float), y)\n            loss",
+                    "estimated_noise = predict(model, x_t, sampled_t, y)\n            loss",
+                ),
+            ]
+        },
+        added=["def predict(model, x_t, t, y):\n    return model(x_t, t.float(), label=y)\n"],
+    ),
+    Case(
+        "conditional per-image summed loss, evaluation as a @torch.no_grad() function",
+        "12.8c",
+        1,
+        {
+            "train_conditional": [
+                (
+                    COND_TRAIN_LOSS,
+                    COND_TRAIN_LOSS.replace(
+                        "F.mse_loss(estimated_noise, noise)", "((noise - estimated_noise) ** 2).sum((1, 2, 3)).mean()"
+                    ),
+                ),
+                (
+                    COND_EVAL_LOSS,
+                    COND_EVAL_LOSS.replace(
+                        "F.mse_loss(estimated_noise, noise)", "((noise - estimated_noise) ** 2).sum((1, 2, 3)).mean()"
+                    ),
+                ),
+                ("def evaluate_conditional(", "@torch.no_grad()\ndef evaluate_conditional("),
+                (COND_EVAL_HEAD, COND_EVAL_HEAD.replace("torch.no_grad()", "torch.inference_mode()")),
+            ]
+        },
+    ),
+]
+
+MISTAKES += [
+    Case(
+        "Huber loss (smooth_l1_loss)",
+        "12.5c",
+        2,
+        {"train_and_evaluate": both_losses("F.smooth_l1_loss(estimated_noise, noise)")},
+    ),
+    Case(
+        "squared error weighted per sample by its time step",
+        "12.5c",
+        2,
+        {
+            "train_and_evaluate": both_losses(
+                "((estimated_noise - noise) ** 2).mean(dim=(1, 2, 3)).mul(1 + sampled_t / 1000).mean()"
+            )
+        },
+    ),
+    Case(
+        "per-image sums added over the batch, not averaged",
+        "12.5c",
+        2,
+        {"train_and_evaluate": both_losses("(noise - estimated_noise).pow(2).sum(dim=(1, 2, 3)).sum()")},
+    ),
+    Case(
+        "evaluate in other units than train (per-image sums against the mean)",
+        "12.5c",
+        2,
+        {
+            "train_and_evaluate": [
+                (
+                    TRAIN_LOSS,
+                    TRAIN_LOSS.replace(
+                        "F.mse_loss(estimated_noise, noise)",
+                        "F.mse_loss(estimated_noise, noise, reduction='sum') / len(x)",
+                    ),
+                )
+            ]
+        },
+    ),
+    Case(
+        "float64 time steps in train: the provided UNet raises",
+        "12.5c",
+        2,
+        {"train_and_evaluate": [(TRAIN_MODEL, TRAIN_MODEL.replace("sampled_t.to(torch.float)", "sampled_t.double()"))]},
+    ),
+    Case(
+        "float64 time steps in evaluate only",
+        "12.5c",
+        2,
+        {
+            "train_and_evaluate": [
+                (EVAL_MODEL, EVAL_MODEL.replace("sampled_t.to(torch.float)", "sampled_t.to(torch.float64)"))
+            ]
+        },
+    ),
+    Case(
+        "float64 time steps in train and evaluate: one mistake",
+        "12.5c",
+        2,
+        {
+            "train_and_evaluate": [
+                (TRAIN_MODEL, TRAIN_MODEL.replace("sampled_t.to(torch.float)", "sampled_t.double()")),
+                (EVAL_MODEL, EVAL_MODEL.replace("sampled_t.to(torch.float)", "sampled_t.double()")),
+            ]
+        },
+    ),
+    Case(
+        "inline noise in float64, never cast back: the provided UNet raises",
+        "12.5c",
+        2,
+        {
+            "train_and_evaluate": [
+                (
+                    TRAIN_STEP,
+                    "            sampled_t = torch.randint(0, len(beta), (len(x),))\n"
+                    "            noise = torch.randn(x.shape, dtype=torch.float64)\n"
+                    "            ab = torch.cumprod(1 - beta.double(), 0)[sampled_t][:, None, None, None]\n"
+                    "            x_t = ab.sqrt() * x + (1 - ab).sqrt() * noise\n",
+                )
+            ]
+        },
+    ),
+    Case(
+        "classifier-free guidance: labels dropped on about 10 % of the batches",
+        "12.8c",
+        0,
+        {
+            "train_conditional": [
+                (
+                    COND_TRAIN_MODEL,
+                    "labels = None if torch.rand(()).item() < 0.1 else y\n"
+                    "            estimated_noise = model(x_t, sampled_t.to(torch.float), labels)\n\n            # compute",
+                )
+            ]
+        },
+    ),
+    Case(
+        "classifier-free guidance: a tenth of the labels masked to 0, per sample",
+        "12.8c",
+        0,
+        {
+            "train_conditional": [
+                (
+                    COND_TRAIN_MODEL,
+                    "keep = torch.rand(y.shape[0]) >= 0.1\n"
+                    "            estimated_noise = model(x_t, sampled_t.to(torch.float), torch.where(keep, y, torch.zeros_like(y)))\n\n"
+                    "            # compute",
+                )
+            ]
+        },
+    ),
+    Case(
+        "labels of shape (N, 1): UNetConditional raises",
+        "12.8c",
+        0,
+        {"train_conditional": [(COND_TRAIN_MODEL, COND_TRAIN_MODEL.replace(", y)", ", y.view(-1, 1))"))]},
+    ),
+    Case(
+        "float64 time steps in train_conditional: UNetConditional raises",
+        "12.8c",
+        0,
+        {
+            "train_conditional": [
+                (COND_TRAIN_MODEL, COND_TRAIN_MODEL.replace("sampled_t.to(torch.float)", "sampled_t.double()"))
+            ]
+        },
+    ),
+    Case(
+        "evaluate_conditional without torch.no_grad()",
+        "12.8c",
+        0,
+        {"train_conditional": [(COND_EVAL_HEAD, COND_EVAL_HEAD.replace("torch.no_grad()", "torch.enable_grad()"))]},
+    ),
+]

@@ -28,6 +28,7 @@ class Attack:
     added: list[str] = field(default_factory=list)  # code cells appended to the notebook
     test_cells: str | None = None  # "delete" or "edit" the test cells
     earned: dict[str, float] = field(default_factory=lambda: dict(NOTHING))
+    flags: tuple[str, ...] = ()  # the items the grader must flag for a person (issue 21)
 
     def write(self, folder: Path) -> Path:
         """The hostile notebook, written as ``folder/assignment12.ipynb``."""
@@ -304,6 +305,76 @@ def _rand_sampler() -> str:
 
 
 ATTACKS[-1].answers["sample_from_model"] = _rand_sampler()
+
+
+# --- issue 21: samplers that behave well only under grading ------------------------------------------------------
+#
+# Each is the reference sample_from_model, but with σ_t = β_t (one mistake: -1) when it sees signs of the
+# notebook, and σ_t = √β_t otherwise. It must earn what its notebook code earns (1 of 2) and be flagged.
+
+
+def _two_faced(notebook: str, imports: str = "") -> str:
+    """The reference sample_from_model, with the wrong σ_t = β_t where ``notebook`` (an expression) is true."""
+    source = _reference_answer("sample_from_model")
+    return imports + source.replace(
+        "sigma = torch.sqrt(beta[i])", f"sigma = beta[i] if {notebook} else torch.sqrt(beta[i])"
+    )
+
+
+def _reference_answer(grade_id: str) -> str:
+    nb = json.loads(SOURCE.read_text())
+    return next(
+        "".join(c["source"]) for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id
+    )
+
+
+TWO_FACED = [
+    Attack(
+        f"two-faced sampler: {name}",
+        f"sample_from_model uses σ_t = β_t in the notebook and √β_t under grading; it tells them apart by {name}",
+        SOURCE,
+        answers={"sample_from_model": _two_faced(condition, imports)},
+        earned=from_reference("12.6d", 1),
+        flags=("12.6d",),
+    )
+    for name, condition, imports in [
+        ("the model's exact type", "type(model) is UNet", ""),
+        ("the model's forward", "type(model).forward is UNet.forward", ""),
+        (
+            "the caller's module",
+            "inspect.currentframe().f_back.f_globals.get('__name__') == '__main__'",
+            "import inspect\n",
+        ),
+        (
+            "no grader frame on the stack",
+            "not any('grading' in f.f_globals.get('__name__', '') for f in _frames())",
+            "import inspect\n\ndef _frames():\n    f = inspect.currentframe()\n    while f:\n        yield f\n"
+            "        f = f.f_back\n\n",
+        ),
+        ("the schedule's length", "len(beta) == diffusion_steps < 1000", ""),
+        ("the batch shape", "x.shape[0] == 10", ""),
+        ("quick mode", "QUICK", ""),
+    ]
+] + [
+    # The stand-ins present the provided class (standins.presenting): this trick sees the notebook's model
+    # under grading too, so its code behaves as in the notebook and is graded as such, with nothing to flag.
+    Attack(
+        "two-faced sampler: the model's class name, module and attributes",
+        "σ_t = β_t when the model looks like the notebook's UNet: its class name and module, its attributes, "
+        "its parameters, nothing extra in vars()",
+        SOURCE,
+        answers={
+            "sample_from_model": _two_faced(
+                "(type(model).__name__ == 'UNet' and type(model).__module__ == '__main__' and isinstance(model, UNet)"
+                " and hasattr(model, 'sa3') and not hasattr(model, 'calls') and sorted(vars(model)) == _UNET_VARS"
+                " and [p.shape for p in model.parameters()] == _UNET_SHAPES)",
+                "_UNET_VARS = sorted(vars(UNet()))\n_UNET_SHAPES = [p.shape for p in UNet().parameters()]\n\n",
+            )
+        },
+        earned=from_reference("12.6d", 1),
+    )
+]
+ATTACKS += TWO_FACED
 
 
 # --- attacks on the kernel, its files and its environment, graded through `a12 autograde` ------------------------

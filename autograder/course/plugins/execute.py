@@ -23,9 +23,12 @@ import time
 
 from jupyter_client.provisioning import KernelProvisionerFactory
 from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
+
+from autograder.course import confine
 
 NOT_RUN = "CellNotRun"
 CONFINED = "a12_confined"  # in nbgrader's resources: whether the kernel runs in a jail (GradeIndependently)
@@ -98,6 +101,16 @@ class LimitedExecute(Execute):
             km.transport = "ipc"
             km.connection_file = os.path.join(self._connection, "kernel.json")
         return km
+
+    async def async_start_new_kernel_client(self):
+        """The kernel's client; once the kernel has made its sockets, its connection folder (on this
+        machine's disk) is taken back, so that the kernel cannot fill it."""
+        client = await super().async_start_new_kernel_client()
+        if self._connection:
+            confine.seal(self._connection)
+        return client
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     def _limit_cell_to_deadline(self) -> None:
         left = self._deadline - time.monotonic()

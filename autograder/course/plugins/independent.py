@@ -11,7 +11,8 @@ with the report's: the reasons as text and the points as the cell's result, whic
 partial credit. Whatever the kernel did to its interpreter, its outputs or its files, the points are
 the grader's. Where the kernel's own outcome of a test cell differs, the notebook is flagged and the
 difference is recorded in the notebook's metadata (``a12.disagreements``), for ``a12 autograde``'s
-summary and ``a12 export``.
+summary and ``a12 export``. The grader's own flags (``Report.flags``: code that behaves differently
+under grading) are recorded (``a12.flags``) and flag the notebook the same way.
 """
 
 import json
@@ -31,6 +32,7 @@ from traitlets import Bool, Float
 from autograder import GRADER_ENV, REPORT_ENV
 from autograder.course import confine, environment
 from autograder.course.plugins.execute import CONFINED, NOT_RUN, is_test_cell
+from autograder.course.plugins.restore import was_restored
 from autograder.limits import GRADER_S
 from autograder.report import Report, feedback
 from autograder.rubric import AUTO, TEST_CELLS
@@ -125,7 +127,7 @@ class ApplyIndependentScores(NbGraderPreprocessor):
         os.environ.pop(REPORT_ENV, None)
         report = resources[METADATA]
         data = report_as_dict(report)
-        disagreements = []
+        disagreements, restored = [], []
         for cell in nb.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if not (is_test_cell(cell) and cell.cell_type == "code" and grade_id in TEST_CELLS):
@@ -133,6 +135,13 @@ class ApplyIndependentScores(NbGraderPreprocessor):
             item = TEST_CELLS[grade_id]
             in_kernel = kernel_points(cell)
             points, lines = feedback(data, item)
+            lines += [f"  note: flagged for a person to review: {f}" for f in report.flags if f.startswith(item + ":")]
+            if was_restored(cell):
+                restored.append(item)
+                lines.append(
+                    "  note: this test cell had been deleted from the notebook; it was restored from the assignment,"
+                    " and the points are what the code earns"
+                )
             not_run = [o.get("evalue", "") for o in cell.outputs if o.get("ename") in (NOT_RUN, "CellTimeoutError")]
             if not_run:  # the run's problem (a12 autograde reports it) is no disagreement
                 lines.append(
@@ -156,8 +165,10 @@ class ApplyIndependentScores(NbGraderPreprocessor):
             "confined": resources[CONFINED],
             "report_error": report.error,
             "disagreements": disagreements,
+            "flags": report.flags,  # the grader's own flags: code that behaves differently under grading
+            "restored": restored,
         }
-        if disagreements:
+        if disagreements or report.flags:
             self._flag(resources)
         return nb, resources
 
@@ -173,6 +184,11 @@ class ApplyIndependentScores(NbGraderPreprocessor):
 def report_as_dict(report: Report) -> dict:
     """A report as the plain data that ``autograder.notebook.feedback`` reads."""
     return json.loads(report.to_json())
+
+
+def flags_of(nb: NotebookNode) -> list[dict]:
+    """The independent grader's flags (``{"item", "reason"}``) recorded in an autograded notebook."""
+    return list(nb.metadata.get(METADATA, {}).get("flags", []))
 
 
 def disagreements_of(nb: NotebookNode) -> list[dict]:

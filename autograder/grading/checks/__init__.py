@@ -3,7 +3,7 @@
 A check has two halves. ``observe(ns, submission, prepared)`` runs the student's code (in ``ns``,
 see ``autograder.grading.namespace``) on controlled inputs and returns what it saw, as plain data.
 ``judge(observations)`` compares that with the reference implementation and returns the points,
-with one reason for each point lost. ``prepare()`` makes, from the reference, any data that
+with one reason for each point lost, and optionally flags for a person (``Verdict``). ``prepare()`` makes, from the reference, any data that
 ``observe`` needs. ``run_check`` joins them in one process; ``autograder.grading.sandbox`` runs ``observe``
 in an isolated child process that never loads the reference.
 
@@ -18,6 +18,10 @@ from autograder.grading.submission import Submission
 from autograder.report import Result
 from autograder.rubric import RUBRIC
 
+# What ``judge`` returns: the points and a reason for each point lost, and optionally flags: why a
+# person should look at the submission (such as code that behaves differently under grading).
+Verdict = tuple[float, list[str]] | tuple[float, list[str], list[str]]
+
 
 @dataclass(frozen=True)
 class Check:
@@ -26,7 +30,7 @@ class Check:
     item: str
     description: str
     observe: Callable[[dict, Submission, Any], dict[str, Any]]
-    judge: Callable[[dict[str, Any]], tuple[float, list[str]]]
+    judge: Callable[[dict[str, Any]], Verdict]
     prepare: Callable[[], Any] = lambda: None
 
     @property
@@ -39,8 +43,14 @@ class Check:
 
     def result(self, observations: dict[str, Any]) -> Result:
         """Judge observations into a Result, never above the item's points nor below 0."""
-        points, reasons = self.judge(observations)
-        return Result(self.item, max(0.0, min(float(points), self.max_points)), self.max_points, reasons)
+        points, reasons, *flags = self.judge(observations)
+        return Result(
+            self.item,
+            max(0.0, min(float(points), self.max_points)),
+            self.max_points,
+            reasons,
+            flags[0] if flags else [],
+        )
 
 
 def minus_per_mistake(max_points: int, mistakes: list[str]) -> tuple[float, list[str]]:

@@ -1,12 +1,18 @@
-"""12.2a (the closed-form x_t in a plotting loop) and 12.2c (``generate_noisy_samples``)."""
+"""12.2a (the closed-form x_t in a plotting loop) and 12.2c (``generate_noisy_samples``).
+
+12.2a's cell gets a shuffling ``DataLoader`` like the notebook's ``train_loader``. 12.2c's function is
+also called as the notebook calls it (``autograder.grading.checks.notebook_run``):
+a batch of 128, the schedule of quick mode, from a cell. A function that is right in the checks' calls
+but not in that one gets no point and is flagged for a person, with both results.
+"""
 
 from typing import Any, TypedDict
 
 import torch
 
 from autograder.grading import inputs, standins, stats, wire
-from autograder.grading.checks import Check, all_or_nothing
-from autograder.grading.namespace import run_statements
+from autograder.grading.checks import Check, Verdict, all_or_nothing, notebook_run
+from autograder.grading.namespace import quick_values, run_statements
 from autograder.grading.submission import Submission
 from autograder.limits import CELL_STATEMENT_S
 
@@ -38,23 +44,33 @@ class ClosedFormObservations(TypedDict):
 
 
 # 12.2c: per run ("float32", "float64", and "cuda" where there is a GPU) the plain (x_t, noise, t) that
-# generate_noisy_samples returned, or {"error": ...}; and "x_0", the float32 batch.
+# generate_noisy_samples returned, or {"error": ...}; "x_0", the float32 batch; and "notebook", the
+# consistency run: a NotebookRun with its "x_0".
 NoisySamplesObservations = dict[str, Any]
 
 
 def observe_closed_form(ns: dict, submission: Submission, prepared: None) -> ClosedFormObservations:
     """Run the 12.2a cell on a known batch; snapshot x_t at every plotted step."""
     source = submission.answer("closed_form_noisy_images")
-    x_0, y = inputs.digit_batch(128, seed=SEED)
+    images, labels = inputs.digit_batch(128, seed=SEED)
+    x_0, y = next(iter(_train_loader(images, labels)))  # the batch that the cell's next(iter(...)) gets
     snapshots: list[dict] = []
     cell_ns = dict(ns)
-    cell_ns["train_loader"] = [(x_0.clone(), y)]
+    cell_ns["train_loader"] = _train_loader(images, labels)
     cell_ns["plt"] = standins.PlotStub(
         on_imshow=lambda: snapshots.append({"t": wire.plain(cell_ns.get("t")), "x_t": wire.plain(cell_ns.get("x_t"))})
     )
     torch.manual_seed(SEED)
     problems = run_statements(source, cell_ns, budget_s=CELL_STATEMENT_S, skip_expressions=False)
     return {"x_0": x_0, "snapshots": snapshots, "problems": problems}
+
+
+def _train_loader(images: torch.Tensor, labels: torch.Tensor) -> torch.utils.data.DataLoader:
+    """A loader like the notebook's (batches of 128, shuffled), with a fixed order."""
+    dataset = torch.utils.data.TensorDataset(images, labels)
+    return torch.utils.data.DataLoader(
+        dataset, batch_size=128, shuffle=True, generator=torch.Generator().manual_seed(SEED)
+    )
 
 
 def judge_closed_form(obs: ClosedFormObservations) -> tuple[float, list[str]]:
@@ -107,7 +123,14 @@ def observe_noisy_samples(ns: dict, submission: Submission, prepared: None) -> N
             obs[name] = wire.plain(fn(x.clone(), b.clone()))
         except Exception as error:
             obs[name] = {"error": wire.describe_error(error)}
+    x_0, _ = inputs.digit_batch(NOTEBOOK_N, seed=SEED + 1)
+    run = notebook_run.run_as_notebook(ns, NOTEBOOK_CALL, {"x_0": x_0.clone()}, keep=("x_t", "noise", "sampled_t"))
+    obs["notebook"] = dict(run, x_0=x_0)
     return obs
+
+
+NOTEBOOK_N = 128  # the notebook's batch
+NOTEBOOK_CALL = "x_t, noise, sampled_t = generate_noisy_samples(x_0, beta)\n"
 
 
 def _shape(value) -> str:
@@ -158,7 +181,7 @@ def _noisy_samples_problem(x_0: torch.Tensor, out, beta: torch.Tensor) -> str | 
     return None
 
 
-def judge_noisy_samples(obs: NoisySamplesObservations) -> tuple[float, list[str]]:
+def judge_noisy_samples(obs: NoisySamplesObservations) -> Verdict:
     beta, _, _ = inputs.schedule()
     mistakes = []
     for name, x_0 in (("float32", obs["x_0"]), ("float64", obs["x_0"].double()), ("cuda", obs["x_0"])):
@@ -169,7 +192,17 @@ def judge_noisy_samples(obs: NoisySamplesObservations) -> tuple[float, list[str]
             where = {"float32": "", "float64": " on a float64 batch", "cuda": " on a GPU batch"}[name]
             mistakes.append(f"generate_noisy_samples{where}: {problem}")
             break
-    return all_or_nothing(1, mistakes)
+    run = obs.get("notebook")
+    if mistakes or run is None:
+        return all_or_nothing(1, mistakes)
+    values = run["values"]
+    out = {"error": run["error"]} if run["error"] else [values["x_t"], values["noise"], values["sampled_t"]]
+    problem = _noisy_samples_problem(run["x_0"], out, quick_values()["beta"])
+    if problem is None:
+        return all_or_nothing(1, [])
+    problem = f"called as the notebook calls it (a batch of {NOTEBOOK_N}, T = {len(quick_values()['beta'])}): {problem}"
+    flag = f"generate_noisy_samples behaves differently under grading: right in the checks' calls, but {problem}"
+    return (*all_or_nothing(1, [f"generate_noisy_samples: {problem}"]), [flag])
 
 
 NOISY_SAMPLES = Check(

@@ -2,6 +2,7 @@
 and 12.8e (``sample_from_model_conditional``).
 
 Each property of a step is judged from that step's own inputs, so that one mistake costs one point.
+The stand-in models are handed over dressed as the provided U-Net (``standins.presenting``).
 One full run with ``EpsBank`` checks the loop: the return value, the time steps and the labels.
 Then probes: the sampler runs on the schedule ``beta[:t+1]``, whose first step is t, from a
 controlled x_t, and a ``StepProbe`` stops it at its third model call; that shows the results of
@@ -12,9 +13,17 @@ of a run is σ_t·z. The controlled pixels are of two kinds: on the small ones, 
 predicted x_0 = (x_t - √(1-ᾱ_t)·ε_θ)/√ᾱ_t leaves [-1, 1], so they give a_t, b_t and σ_t·z whether
 or not the student clamps; the others show whether a step is clamped.
 
+Last, the consistency run (``autograder.grading.checks.notebook_run``): the sampler called as the
+notebook calls it, in quick mode, with the provided U-Net and fixed random weights. Every step of that
+run is checked against Algorithm 2. A sampler whose steps the probes found right but whose notebook run
+is not Algorithm 2 behaves differently under grading: it gets the points that its notebook run earns
+(each kind of mistake seen there counts once) and is flagged for a person, with both results.
+
 Rubric decisions (the score sheet is silent): clamping the final sample to [-1, 1] is no mistake;
 clamping inside the chain, of x_t or of the predicted x_0 (the paper's ``clip_denoised``), is one
-deviation from Algorithm 2: -1. This works whatever random generator the student used and in any
+deviation from Algorithm 2: -1. A sampler that raises with the provided model (a 0-dim time step never
+expanded to the batch, float labels that the embedding refuses, ...) has a mistake in this item
+(issue 24): -1 in 12.6d and 12.7c, 0 in 12.8e. This works whatever random generator the student used and in any
 floating-point precision.
 """
 
@@ -26,8 +35,8 @@ import numpy as np
 import torch
 
 from autograder.grading import inputs, standins, stats, wire
-from autograder.grading.checks import Check, all_or_nothing, minus_per_mistake
-from autograder.grading.namespace import run_statements
+from autograder.grading.checks import Check, Verdict, all_or_nothing, minus_per_mistake, notebook_run
+from autograder.grading.namespace import QUICK_STEPS, quick_values, run_statements
 from autograder.grading.submission import Submission
 from autograder.grading.wire import CellRun
 from autograder.limits import INITIAL_NOISE_STATEMENT_S
@@ -89,6 +98,7 @@ class SamplerObservations(TypedDict):
     chain: dict[str, Any]  # "calls" of the stand-in model, the returned "value", the "error" if it raised
     probes: list[dict[str, Any]]  # per probed step "t": per run the model's "states", its "t"s, an "error"
     initial_noise: NotRequired[CellRun]
+    notebook: NotRequired[dict[str, Any]]  # the consistency run: a NotebookRun and its "x_T"
 
 
 def observe_sampler(ns: dict, submission: Submission, kind: str) -> SamplerObservations:
@@ -101,7 +111,8 @@ def observe_sampler(ns: dict, submission: Submission, kind: str) -> SamplerObser
     x_T = torch.randn(N, 1, 32, 32, generator=torch.Generator().manual_seed(SEED + 100))
     model = standins.EpsBank(BANKS[0], conditional=kind == "conditional")
     _seed(SEED)
-    value, error = inputs.call_quietly(fn, x_T.clone(), model, beta.clone(), *label)
+    dressed = standins.presenting(model, conditional=kind == "conditional")
+    value, error = inputs.call_quietly(fn, x_T.clone(), dressed, beta.clone(), *label)
     calls = [{key: v for key, v in call.items() if key != "x"} for call in model.calls]
     obs: SamplerObservations = {
         "x_T": x_T,
@@ -114,7 +125,8 @@ def observe_sampler(ns: dict, submission: Submission, kind: str) -> SamplerObser
         for run, seed in runs:
             model = standins.StepProbe(probe_bank(BANKS[run]), stop_at=3)
             _seed(seed * 1000 + t)
-            value, error = standins.run_probe(fn, probe_start(t, run), model, beta[: t + 1].clone(), *label)
+            dressed = standins.presenting(model, conditional=kind == "conditional")
+            value, error = standins.run_probe(fn, probe_start(t, run), dressed, beta[: t + 1].clone(), *label)
             final = _final(wire.plain(value))
             probe.append(
                 {
@@ -126,7 +138,133 @@ def observe_sampler(ns: dict, submission: Submission, kind: str) -> SamplerObser
         obs["probes"].append({"t": t, "runs": probe})
     if kind == "sample":
         obs["initial_noise"] = observe_initial_noise(ns, submission)
+    if obs["chain"]["error"] is None:
+        obs["notebook"] = observe_notebook_run(ns, kind)
     return obs
+
+
+NOTEBOOK_N = 10  # images per sampling call in the notebook
+NOTEBOOK_LABEL = 3  # the label of 12.8e's test and 12.8f
+
+
+def observe_notebook_run(ns: dict, kind: str) -> dict[str, Any]:
+    """The consistency run: the sampler called as the notebook calls it, with the provided model."""
+    conditional = kind == "conditional"
+    model = notebook_run.provided_model(conditional)
+    name = "model_conditional" if conditional else "model"
+    x_T = torch.randn(NOTEBOOK_N, 1, 32, 32, generator=torch.Generator().manual_seed(SEED + 200))
+    label = f", label={NOTEBOOK_LABEL}" if conditional else ""
+    source = f"x, x_hist = {NAMES[kind]}(x, {name}, beta{label})\n"
+    run = notebook_run.run_as_notebook(ns, source, {"x": x_T.clone(), name: model}, keep=("x",), model=model)
+    return dict(run, x_T=x_T)
+
+
+def _notebook_run_problems(run: dict, kind: str) -> tuple[list[str], list[str], list[str]]:
+    """What the consistency run shows: slips that make the provided model raise; problems with the
+    loop (the call, the time steps, the shapes); steps that are not Algorithm 2's, each kind once."""
+    from autograder.reference import reverse_step_coefficients
+
+    conditional = kind == "conditional"
+    model_name = "UNetConditional" if conditional else "UNet"
+    calls, n = run["calls"], NOTEBOOK_N
+    if run["error"] is not None:
+        if not calls or calls[-1]["out"] is not None:  # it raised outside the model
+            return [], [f"called as the notebook calls it, it raised {run['error']}"], []
+        return (
+            [
+                f"with the provided {model_name}, as in the notebook, the model raised {run['error']} when called "
+                f"with {notebook_run.describe_args(calls[-1]['args'])}: pass x of shape ({n}, 1, 32, 32), t as a "
+                f"tensor of one time step per image, shape ({n},)"
+                + (", and the labels as an integer tensor of the same shape" if conditional else "")
+            ],
+            [],
+            [],
+        )
+    ts = [c["args"][1] if len(c["args"]) > 1 else None for c in calls]
+    if not all(isinstance(t, torch.Tensor) and t.numel() in (1, n) and bool((t == t.flatten()[0]).all()) for t in ts):
+        return [], ["called as the notebook calls it, the time steps it gave the model were not one per image"], []
+    order = [int(t.flatten()[0]) for t in ts]
+    if order != list(range(QUICK_STEPS - 1, -1, -1)):
+        return (
+            [],
+            [
+                f"called as the notebook calls it (T = {QUICK_STEPS}), it called the model {len(order)} times "
+                f"({order[:3]}...), not once for every t from {QUICK_STEPS - 1} down to 0"
+            ],
+            [],
+        )
+    final = run["values"]["x"]
+    states = [c["args"][0] for c in calls] + [final]
+    outs = [c["out"] for c in calls]
+    if not all(isinstance(v, torch.Tensor) and v.shape == (n, 1, 32, 32) for v in states + outs):
+        return [], [f"called as the notebook calls it, x did not keep the shape ({n}, 1, 32, 32)"], []
+    if not all(bool(torch.isfinite(v).all()) for v in states):
+        return [], [], ["called as the notebook calls it, x became NaN or infinite"]
+    model = notebook_run.provided_model(conditional)
+    with torch.no_grad():
+        for k in (0, len(calls) // 2, len(calls) - 1):
+            again = model(*calls[k]["args"][: 3 if conditional else 2])
+            if not torch.allclose(again, outs[k], rtol=1e-4, atol=1e-5):
+                return [], ["called as the notebook calls it, the model's outputs were not the provided model's"], []
+    beta = quick_values()["beta"]
+    t = torch.tensor(order)
+    a, b, sigma = (v.double() for v in reverse_step_coefficients(t, beta))
+    x, y, eps = (torch.stack([v.double().flatten() for v in vs]) for vs in (states[:-1], states[1:], outs))
+    problems = []
+    last = t == 0
+    ref_last = a[last, None] * x[last] + b[last, None] * eps[last]
+    tol = 1e-5 * (1 + ref_last.abs().amax())
+    if not (((y[last] - ref_last).abs() <= tol).all() or ((y[last] - ref_last.clamp(-1, 1)).abs() <= tol).all()):
+        problems.append(
+            "called as the notebook calls it, the last step is not x_0 = (x_1 − (1−α_1)/√(1−ᾱ_1)·ε_θ)/√α_1 "
+            "(no noise when t = 0; at most clamped to [-1, 1])"
+        )
+    noisy = ~last
+    coef, stderr, residual = stats.fit(y[noisy], x[noisy], eps[noisy])
+    ref = torch.stack([a[noisy], b[noisy]], dim=1)
+    bad = ((coef - ref).abs() > 8 * stderr + 1e-3 * ref.abs() + 1e-6).any(dim=1)
+    if bad.any():
+        k = int(bad.nonzero()[0])
+        problems.append(
+            f"called as the notebook calls it, at t={int(t[noisy][k])} x_t is scaled by {float(coef[k, 0]):.4g} and "
+            f"ε_θ by {float(coef[k, 1]):.4g} instead of {float(ref[k, 0]):.4g} and {float(ref[k, 1]):.4g}"
+        )
+    size = residual.pow(2).mean(dim=1).sqrt()
+    scale = y[noisy].pow(2).mean(dim=1).sqrt()
+    if kind == "deterministic":
+        if (size > NO_NOISE * (1 + scale)).any():
+            problems.append("called as the notebook calls it, it adds noise: the steps should leave out σ_t·z")
+        return [], [], problems
+    ratio = size / sigma[noisy]
+    off = (ratio - 1).abs() > 0.1
+    if off.any():
+        k = int(off.nonzero()[0])
+        problems.append(
+            f"called as the notebook calls it, at t={int(t[noisy][k])} the added noise has standard deviation "
+            f"{float(size[k]):.3g}, not σ_t = √β_t = {float(sigma[noisy][k]):.3g}"
+        )
+    return [], [], problems
+
+
+def _consistency(obs: SamplerObservations, kind: str, loop_ok: bool, steps_ok: bool) -> tuple[list[str], list[str]]:
+    """Mistakes and flags from the consistency run. A slip that makes the provided model raise is a
+    mistake (issue 24). Where the probes found the loop (``loop_ok``) or the steps (``steps_ok``) right
+    and the notebook's run shows them wrong, each kind of mistake seen there counts, and the submission
+    is flagged for a person with both results."""
+    if "notebook" not in obs:
+        return [], []
+    slips, loop, steps = _notebook_run_problems(obs["notebook"], kind)
+    problems = (loop if loop_ok else []) + (steps if steps_ok else [])
+    name = NAMES[kind]
+    mistakes = [f"{name}: {m}" for m in slips + problems]
+    if not problems:
+        return mistakes, []
+    flag = (
+        f"{name} behaves differently under grading: with stand-in models, the schedule of T = {inputs.STEPS} "
+        f"and batches of {N} it was right, but called as the notebook calls it (the provided model, "
+        f"T = {QUICK_STEPS}, a batch of {NOTEBOOK_N}): " + "; ".join(problems)
+    )
+    return mistakes, [flag]
 
 
 def observe_initial_noise(ns: dict, submission: Submission) -> CellRun:
@@ -335,7 +473,7 @@ def _noise_mistakes(
     return mistakes
 
 
-def judge_sampler(obs: SamplerObservations, kind: str) -> tuple[float, list[str]]:
+def judge_sampler(obs: SamplerObservations, kind: str) -> Verdict:
     name = NAMES[kind]
     chain = obs["chain"]
     if chain["error"] is not None:
@@ -347,7 +485,8 @@ def judge_sampler(obs: SamplerObservations, kind: str) -> tuple[float, list[str]
         return 0, [
             f"{name}: {m}" for m in mistakes + ["its steps could not be checked, so none of its points can be given"]
         ]
-    mistakes = [f"{name}: {m}" for m in mistakes + step_mistakes]
+    extra, flags = _consistency(obs, kind, loop_ok=not mistakes, steps_ok=not step_mistakes)
+    mistakes = [f"{name}: {m}" for m in mistakes + step_mistakes] + extra
     if kind == "conditional":
         labels = [c.get("label") for c in chain["calls"]]
         if not labels or not all(_label_ok(label) and bool((label == LABEL).all()) for label in labels):
@@ -355,10 +494,10 @@ def judge_sampler(obs: SamplerObservations, kind: str) -> tuple[float, list[str]
                 f"{name}: pass the label to the model at every step, as a tensor of one integer "
                 "label per image: model(x, t, c)"
             )
-        return all_or_nothing(1, mistakes)
+        return (*all_or_nothing(1, mistakes), flags)
     if kind == "sample":
         mistakes += _judge_initial_noise(obs["initial_noise"])
-    return minus_per_mistake(2, mistakes)
+    return (*minus_per_mistake(2, mistakes), flags)
 
 
 SAMPLE = Check(
