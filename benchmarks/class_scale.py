@@ -44,9 +44,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 class StandInWorker(WorkerPlugin):
-    """Instead of ``cluster.WarmWorker``: nothing to set up (no warm server, no MNIST)."""
+    """Instead of ``cluster.WarmWorker``: nothing to set up (no warm server, no MNIST, no budgets)."""
 
     idempotent = True
+    budget_kind = "nothing (stand-in tasks)"
 
     def __init__(self, warnings: str):
         self.warnings = warnings
@@ -59,6 +60,7 @@ def stand_in_task(
     release: dict[str, bytes],
     timeout_s: float,
     options: tuple[str, ...] = (),
+    budget_of: dict[str, int] | None = None,
 ) -> Graded:
     """Instead of ``cluster.grade_task``, on a worker: sleep, then return what grading returns (see above).
     ``A12_STAND_IN_DB``: a worker gradebook of student s00000; ``A12_STAND_IN_S``: the seconds to sleep."""

@@ -177,8 +177,8 @@ def autograde(
     run several times slower (benchmarks/autograde_speed.py).
     ``scheduler``: the address of a Dask scheduler: grade on its workers instead (``autograder.course.cluster``),
     a submission stopped after its grading ended ``tries`` workers.
-    ``budget_of``: each submission's budget (default: ``c.Budget`` of ``nbgrader_config.py``); the workers
-    that fit the machine's memory by default.
+    ``budget_of``: each submission's budget (default: ``c.Budget`` of ``nbgrader_config.py``), on this machine
+    or on a cluster's workers; on this machine, the workers that fit its memory by default.
     """
     db_url = coursedir.db_url(root)
     if confined and (reason := confine.unavailable()):
@@ -218,7 +218,7 @@ def autograde(
     if scheduler:
         from autograder.course import cluster  # Dask only where it is used
 
-        finished = cluster.graded(root, db_url, chosen, scheduler, timeout_s, tries, progress, options)
+        finished = cluster.graded(root, db_url, chosen, scheduler, timeout_s, tries, progress, options, budget_of)
     else:
         limits, workers = budget.plan(budget_of, workers, os.cpu_count() or 1, len(chosen), progress)
         threads = threads or max(1, (os.cpu_count() or 1) // workers)

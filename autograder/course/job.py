@@ -1,11 +1,13 @@
 """The per-student job of ``a12 autograde``, whatever engine runs it (``autograder.course.pool`` on this
 machine, ``autograder.course.cluster`` on a Dask cluster): ``nbgrader autograde`` of one student in a
 warm worker (``autograder.course.warm``) into its own SQLite gradebook, and if nbgrader fails, the
-notebook graded again without running it. An engine yields, as students finish, how to get each
-one's ``Attempt`` (the graded files in ``autograded/`` and the worker's gradebook); ``a12 autograde``
-merges them (``autograder.course.autograde.record``).
+notebook graded again without running it, all within the submission's budget (``grade_within``:
+``autograder.course.budget``). An engine yields, as students finish, how to get each one's ``Attempt``
+(the graded files in ``autograded/`` and the worker's gradebook); ``a12 autograde`` merges them
+(``autograder.course.autograde.record``).
 """
 
+import functools
 import re
 import shutil
 import time
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import ASSIGNMENT, NOTEBOOK
-from autograder.course import environment, warm
+from autograder.course import budget, environment, warm
 from autograder.grading.submission import SubmissionError, read_submission
 from autograder.limits import GRACE_S, NOT_RUN_S
 
@@ -141,3 +143,20 @@ def grade_student(
         [f"--LimitedExecute.skip_reason=not run: {problem}. Ask the instructor.", *options],
     )
     return Attempt(run, fallback, problem, log)
+
+
+def grade_within(
+    limits: budget.Limits,
+    server: warm.Server,
+    root: Path,
+    student: str,
+    base_db: Path,
+    work: Path,
+    env: dict[str, str],
+    timeout_s: float,
+    options: tuple[str, ...] = (),
+) -> Attempt:
+    """``grade_student`` within the student's budget (``limits``: a memory+pids cgroup, or rlimits), as every
+    engine runs it: the notes of the budgets it reached are added to the attempt's problem."""
+    grade = functools.partial(grade_student, server, root, student, base_db, work, timeout_s=timeout_s, options=options)
+    return limits.graded(root, student, env, grade)

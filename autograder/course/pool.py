@@ -1,13 +1,12 @@
 """The local engine of ``a12 autograde``: warm worker processes on this machine (``autograder.course.warm``),
 each running the per-student job (``autograder.course.job``) of one student at a time."""
 
-import functools
 import tempfile
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from autograder.course import budget, gradebook, warm
-from autograder.course.job import Finished, grade_student
+from autograder.course.job import Finished, grade_within
 
 
 def graded(
@@ -30,10 +29,10 @@ def graded(
         base_db = Path(work) / "gradebook.db"
         gradebook.worker_base(db_url, base_db)
         limits = limits or budget.Limits(budget.Budget(), budget.mechanism())
-        grade = functools.partial(
-            grade_student, server, root, base_db=base_db, work=Path(work), timeout_s=timeout_s, options=options
-        )
-        futures = {pool.submit(limits.graded, root, s, env, functools.partial(grade, student=s)): s for s in students}
+        futures = {
+            pool.submit(grade_within, limits, server, root, s, base_db, Path(work), env, timeout_s, options): s
+            for s in students
+        }
         waiting = set(futures)
         while waiting:
             done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
