@@ -5,7 +5,7 @@ stops the others, and each gets 0 on the auto-graded items it could not earn, fl
 import nbformat
 import pytest
 
-from autograder.course import autograde, coursedir, demo
+from autograder.course import autograde, coursedir, demo, job
 
 from .conftest import ROOT
 from .support.gradebooks import auto_scores
@@ -51,7 +51,7 @@ def test_notebooks_that_cannot_be_graded_get_0_and_the_others_are_graded(release
 
 
 def test_a_run_killed_at_the_limit_is_graded_without_running(released, monkeypatch):
-    monkeypatch.setattr(autograde, "GRACE_S", -2)  # nbgrader is killed 3 s after its start, before its own limit
+    monkeypatch.setattr(job, "GRACE_S", -2)  # nbgrader is killed 3 s after its start, before its own limit
     notebook = nbformat.read(released / "release/assignment12/assignment12.ipynb", as_version=4)
     notebook.cells.insert(0, nbformat.v4.new_code_cell("import time\ntime.sleep(600)"))
     submit(released, "kai", nbformat.writes(notebook))
@@ -78,6 +78,6 @@ def test_the_failure_is_read_from_nbgraders_log(tmp_path):
         "    nbformat.reader.NotJSONError: Notebook does not appear to be JSON\n"
         "[AutogradeApp | ERROR] Please see the above traceback\n"
     )
-    assert autograde.failure_of(log) == "nbformat.reader.NotJSONError: Notebook does not appear to be JSON"
+    assert job.failure_of(log) == "nbformat.reader.NotJSONError: Notebook does not appear to be JSON"
     log.write_text("[AutogradeApp | ERROR] No assignment with ID 'assignment12' exists in the database\n")
-    assert autograde.failure_of(log) == "No assignment with ID 'assignment12' exists in the database"
+    assert job.failure_of(log) == "No assignment with ID 'assignment12' exists in the database"

@@ -1,7 +1,8 @@
 """`a12 autograde --scheduler` on a real Dask cluster on localhost, started by the tests: a `dask
 scheduler` and two `dask worker` processes. One worker is killed mid-batch; every student's exported
 points are those of grading on one machine (tests/test_workflow.py). A submission that kills its
-workers is stopped after its tries and graded 0."""
+workers is stopped after its tries and graded 0. A submission past its memory budget is ended by its
+cgroup on the worker's machine, as on one machine (tests/test_budget.py)."""
 
 import csv
 import os
@@ -15,13 +16,16 @@ import psutil
 import pytest
 
 from autograder import ASSIGNMENT, NOTEBOOK
-from autograder.course import autograde, cli, demo
+from autograder.course import autograde, budget, cli, demo
 from autograder.course.plugins.grading_rules import is_rules_cell
 from autograder.rubric import AUTO
 
 from .conftest import ROOT, unavailable
 from .support.gradebooks import auto_scores
+from .support.hostile import FULL
 from .support.workflow import EXPECTED_AUTO, points
+from .test_budget import HOG, MEMORY, SMALL
+from .test_integrity import auto_points
 
 EVE = demo.DemoStudent("eve", "the reference answers, a second time")
 
@@ -112,3 +116,25 @@ def test_a_submission_that_kills_its_workers_is_stopped_after_its_tries(course, 
     assert outcome.status == "not graded" and "ended 2 Dask workers" in outcome.problem
     scores, flagged = auto_scores(course, "pat")
     assert len(scores) == 9 and set(scores.values()) == {0} and flagged
+
+
+@pytest.mark.skipif(budget.mechanism() == "rlimits", reason="no writable memory and pids cgroups here (root only)")
+def test_a_submission_past_its_memory_budget_is_ended_on_its_worker_and_keeps_its_points(course, cluster):
+    """A Dask task grades within the submission's budget, as the local pool does (``job.grade_within``):
+    a kernel that allocates past a small memory budget is ended by its cgroup on the worker's machine."""
+    path = course / "submitted" / "hog" / ASSIGNMENT / NOTEBOOK
+    path.parent.mkdir(parents=True)
+    nbformat.write(demo.student_notebook(course, demo.DemoStudent("hog", "", added={"imports": HOG})), path)
+    lines = []
+    (outcome,) = autograde.autograde(course, ["hog"], scheduler=cluster[0], budget_of=SMALL, progress=lines.append)
+    assert f"{budget.size_text(MEMORY)} of memory per submission, budgets by cgroup v" in lines[0]
+    assert outcome.status == "graded"
+    assert f"the notebook used more than {budget.size_text(MEMORY)} of memory" in outcome.problem
+    assert "jails held at most" in outcome.log.read_text()  # the cgroup's peak, written on the worker
+    assert auto_points(course, "hog") == FULL  # the grader judged its code
+    # no cgroup of the workers' is left (beside theirs on this machine; other batches may have some there)
+    workers = {p.pid for w in cluster[1] if w.poll() is None for p in psutil.Process(w.pid).children(recursive=True)}
+    for controller in ("memory", "pids"):
+        parent = budget._own(controller)
+        left = [f for f in parent.glob("a12-hog-*") if int(f.name.rsplit("-", 2)[-2]) in workers] if parent else []
+        assert not left

@@ -74,3 +74,30 @@ def test_light_modules_import_nothing_heavy(module):
     assert not {"torch", "numpy", "nbgrader", "IPython"} & loaded
     if module == "autograder.notebook":  # what the kernel imports is what its jail shows of the package
         assert {m for m in loaded if m.partition(".")[0] == "autograder"} == set(confine.KERNEL_MODULES)
+
+
+def test_the_course_modules_import_no_circle():
+    """The command (``course/autograde.py``) picks an engine (``course/pool.py``, ``course/cluster.py``);
+    the engines run the per-student job (``course/job.py``) below them: no module of ``autograder.course``
+    reaches itself again through imports, at module level or inside functions."""
+    modules = {
+        ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__"): path
+        for path in modules_under(PACKAGE / "course")
+    }
+    graph = {
+        name: {found for found, _ in imports(path) if found in modules and found != name}
+        for name, path in modules.items()
+    }
+    assert "autograder.course.job" in graph["autograder.course.cluster"]  # the walk sees the engines' imports
+    assert "autograder.course.cluster" in graph["autograder.course.autograde"]  # (inside a function)
+
+    def circle_from(start: str, name: str, path: list[str]) -> list[str] | None:
+        for following in sorted(graph[name]):
+            if following == start:
+                return [*path, start]
+            if following not in path and (found := circle_from(start, following, [*path, following])):
+                return found
+        return None
+
+    circles = [found for name in graph if (found := circle_from(name, name, [name]))]
+    assert not circles, f"import circle: {' -> '.join(circles[0])}"

@@ -5,9 +5,10 @@ student is a worker process running ``nbgrader autograde --student S`` on its ow
 gradebook, with its share of the CPU cores (``OMP_NUM_THREADS``) and a time limit per submission.
 The workers are warm (``autograder.course.warm``): nbgrader, the kernel and the grader start without
 importing nbgrader, PyTorch and torchvision again.
+The per-student job is ``autograder.course.job``; two engines run it: warm workers on this machine
+(``autograder.course.pool``) or, with a Dask scheduler's address, a cluster's (``autograder.course.cluster``).
 This process alone writes to the course's gradebook (``autograder.course.gradebook``: SQLite or
-PostgreSQL): it merges each student's results as that worker finishes. With a Dask scheduler's
-address, the workers are a cluster's instead (``autograder.course.cluster``), and the merge is the same.
+PostgreSQL): it merges the students whose workers finished, many a transaction, whatever the engine.
 One submission's failure never stops the others:
 
 - the time limit or a dead kernel stops a notebook midway: the cells not run score 0 and say why
@@ -22,14 +23,11 @@ One submission's failure never stops the others:
 Each of these is flagged for review, reported at the end, and logged in ``.a12/logs/<student>.log``.
 """
 
-import functools
+import json
 import os
 import re
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,15 +35,14 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import ASSIGNMENT, NOTEBOOK
-from autograder.course import budget, confine, coursedir, environment, gradebook, mnist, warm
+from autograder.course import budget, confine, coursedir, gradebook, job, mnist, pool
 from autograder.course.collect import STUDENT_ID
+from autograder.course.job import Attempt
 from autograder.course.plugins.execute import NOT_RUN
 from autograder.course.plugins.independent import disagreements_of, flags_of
-from autograder.grading.submission import SubmissionError, read_submission
-from autograder.limits import GRACE_S, NOT_RUN_S, SUBMISSION_S
+from autograder.limits import SUBMISSION_S
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-EXCEPTION = re.compile(r"^\s+([\w.]*(?:Error|Exception|Exit)\b: .*)$")
 
 
 @dataclass
@@ -64,97 +61,28 @@ class Outcome:
     flags: list[dict] = field(default_factory=list)  # the independent grader's flags: {"item", "reason"}
 
 
-@dataclass
-class NbgraderRun:
-    """One ``nbgrader autograde`` of one student in a worker."""
-
-    returncode: int | None  # None: killed at the time limit
-    seconds: float
-    db: Path
-
-
-@dataclass
-class Attempt:
-    """What a worker did for one student: nbgrader's run, and the run without running the notebook."""
-
-    run: NbgraderRun | None  # None: nbgrader was not started, the notebook cannot be read
-    fallback: NbgraderRun | None
-    problem: str
-    log: Path
-
-    @property
-    def seconds(self) -> float:
-        return sum(r.seconds for r in (self.run, self.fallback) if r)
-
-
 def submitted_students(root: Path) -> list[str]:
     """Students with a notebook in ``submitted/<student>/assignment12/``."""
     return sorted(p.parent.parent.name for p in (root / "submitted").glob(f"*/{ASSIGNMENT}/{NOTEBOOK}"))
 
 
-def up_to_date(root: Path, db_url: str, student: str) -> bool:
-    """Whether a student's autograded notebook is newer than the submission and in the gradebook."""
+def up_to_date(root: Path, merged: set[str], student: str) -> bool:
+    """Whether a student's autograded notebook is newer than the submission and in the gradebook
+    (``merged``: the students with a submission there)."""
     graded = root / "autograded" / student / ASSIGNMENT / NOTEBOOK
     submitted = root / "submitted" / student / ASSIGNMENT / NOTEBOOK
-    if not graded.exists() or graded.stat().st_mtime < submitted.stat().st_mtime:
-        return False
-    with Gradebook(db_url) as gb:
-        try:
-            gb.find_submission(ASSIGNMENT, student)
-        except MissingEntry:
-            return False
-    return True
+    return student in merged and graded.exists() and graded.stat().st_mtime >= submitted.stat().st_mtime
 
 
-def worker_env(threads: int, mnist_root: Path) -> dict[str, str]:
-    """The environment of a worker: an allow-list of this one's, CPU threads per worker, and where MNIST is."""
-    env = environment.for_instructor()
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[name] = str(threads)
-    env["MNIST_ROOT"] = str(mnist_root)
-    return env
-
-
-def run_nbgrader(
-    server: warm.Server,
-    root: Path,
-    student: str,
-    db: Path,
-    log: Path,
-    env: dict[str, str],
-    limit_s: float,
-    options: list[str],
-) -> NbgraderRun:
-    """``nbgrader autograde`` of one student into the gradebook ``db`` in a warm worker, killed after ``limit_s``."""
-    argv = [
-        "autograde",
-        ASSIGNMENT,
-        "--student",
-        student,
-        "--force",
-        f"--CourseDirectory.db_url=sqlite:///{db}",
-        "--NbGrader.logfile=",
-        *options,
-    ]
-    with open(log, "a") as out:
-        out.write(f"$ nbgrader {' '.join(argv)}\n")
-    start = time.monotonic()
-    returncode = server.run(root, argv, env, log, limit_s)
-    return NbgraderRun(returncode, time.monotonic() - start, db)
-
-
-def failure_of(log: Path) -> str:
-    """Why nbgrader failed, from its log: the last exception of the last traceback (or error line)."""
-    text = log.read_text(errors="replace").splitlines()
-    exceptions = [m[1] for line in text if (m := EXCEPTION.match(line))]
-    errors = [line.split("ERROR]", 1)[1].strip() for line in text if "ERROR]" in line]
-    return (exceptions or errors or ["no message"])[-1]
-
-
-def not_run_reason(root: Path, student: str) -> str:
-    """Why the first cell of the autograded notebook that did not finish was stopped, or ""."""
+def autograded(root: Path, student: str) -> nbformat.NotebookNode:
+    """A student's autograded notebook (nbgrader wrote it), read without nbformat's validation (slow at scale)."""
     path = root / "autograded" / student / ASSIGNMENT / NOTEBOOK
-    for cell in nbformat.read(path, as_version=4).cells:
+    return nbformat.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def not_run_reason(graded: nbformat.NotebookNode) -> str:
+    """Why the first cell of the autograded notebook that did not finish was stopped, or ""."""
+    for cell in graded.cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             if output.get("ename") in (NOT_RUN, "CellTimeoutError"):
                 text = output.get("evalue") or " ".join(output.get("traceback", []))
@@ -162,83 +90,56 @@ def not_run_reason(root: Path, student: str) -> str:
     return ""
 
 
-def grade_student(
-    server: warm.Server,
-    root: Path,
-    student: str,
-    base_db: Path,
-    work: Path,
-    env: dict[str, str],
-    timeout_s: float,
-    options: tuple[str, ...] = (),
-) -> Attempt:
-    """Autograde one student in a worker; if nbgrader fails, grade the notebook again without running it."""
-    log = root / ".a12" / "logs" / f"{student}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text("")
+def record(root: Path, writer: gradebook.Writer, finished: list[tuple[str, Attempt]]) -> list[Outcome]:
+    """Merge students' results into the course's gradebook (this process only, ``gradebook.BATCH`` students
+    a transaction) and describe them. A student whose results cannot be read or merged is "not graded",
+    with the error; the others are merged."""
+    outcomes, results = {}, {}
+    for student, attempt in finished:
+        done = attempt.fallback or attempt.run
+        if done is None or done.returncode != 0:
+            results[student] = writer.ungradable(student)
+            outcomes[student] = Outcome(
+                student, "not graded", 0.0, writer.max_points, attempt.seconds, attempt.problem, attempt.log
+            )
+            continue
+        try:
+            results[student] = gradebook.read_results(f"sqlite:///{done.db}", student)
+            graded = autograded(root, student)
+            problem = attempt.problem or not_run_reason(graded)
+            results[student].flag = bool(problem)
+        except Exception as error:  # one student's failure never stops the batch
+            results.pop(student, None)
+            outcomes[student] = Outcome(student, "not graded", None, 0, 0, f"{type(error).__name__}: {error}")
+            continue
+        status = "graded without running" if attempt.fallback else "graded"
+        outcomes[student] = Outcome(
+            student,
+            status,
+            results[student].points,
+            writer.max_points,
+            attempt.seconds,
+            problem,
+            attempt.log,
+            disagreements_of(graded),
+            flags=flags_of(graded),
+        )
     try:
-        read_submission(root / "submitted" / student / ASSIGNMENT / NOTEBOOK)
-    except SubmissionError as error:
-        return Attempt(None, None, str(error), log)
-    shutil.copy(base_db, work / f"{student}.db")
-    run = run_nbgrader(
-        server,
-        root,
-        student,
-        work / f"{student}.db",
-        log,
-        env,
-        timeout_s + GRACE_S,
-        [f"--LimitedExecute.submission_timeout={int(timeout_s)}", *options],
-    )
-    if run.returncode == 0:
-        return Attempt(run, None, "", log)
-    problem = (
-        f"nbgrader was stopped at the time limit, after {run.seconds:.0f} s"
-        if run.returncode is None
-        else f"nbgrader failed: {failure_of(log)}"
-    )
-    shutil.copy(base_db, work / f"{student}-not-run.db")
-    fallback = run_nbgrader(
-        server,
-        root,
-        student,
-        work / f"{student}-not-run.db",
-        log,
-        env,
-        NOT_RUN_S,
-        [f"--LimitedExecute.skip_reason=not run: {problem}. Ask the instructor.", *options],
-    )
-    return Attempt(run, fallback, problem, log)
+        writer.merge(list(results.values()))
+    except Exception:  # find the student that cannot be merged: the others are
+        for student, merge in results.items():
+            try:
+                writer.merge([merge])
+            except Exception as error:
+                outcomes[student] = Outcome(student, "not graded", None, 0, 0, f"{type(error).__name__}: {error}")
+    overrides = writer.overrides(list(results))
+    for student, found in overrides.items():
+        outcomes[student].overrides = found
+    return list(outcomes.values())
 
 
-def record(root: Path, db_url: str, student: str, attempt: Attempt) -> Outcome:
-    """Merge one student's results into the course's gradebook (this process only) and describe them."""
-    with Gradebook(db_url) as gb:
-        cells = gb.find_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT).grade_cells
-        max_points = sum(cell.max_score for cell in cells if cell.cell_type == "code")
-    done = attempt.fallback or attempt.run
-    if done is None or done.returncode != 0:
-        gradebook.record_ungradable(db_url, student)
-        return Outcome(student, "not graded", 0.0, max_points, attempt.seconds, attempt.problem, attempt.log)
-    points = gradebook.merge_autograde(db_url, f"sqlite:///{done.db}", student)
-    problem = attempt.problem or not_run_reason(root, student)
-    if problem:
-        gradebook.flag(db_url, student)
-    status = "graded without running" if attempt.fallback else "graded"
-    graded = nbformat.read(root / "autograded" / student / ASSIGNMENT / NOTEBOOK, as_version=4)
-    return Outcome(
-        student,
-        status,
-        points,
-        max_points,
-        attempt.seconds,
-        problem,
-        attempt.log,
-        disagreements_of(graded),
-        gradebook.manual_overrides(db_url, student),
-        flags_of(graded),
-    )
+PER_SUBMISSION = 100  # up to this many submissions, a progress line for each; beyond, one every EVERY_S
+EVERY_S = 10.0
 
 
 def progress_line(done: int, total: int, elapsed: float, outcome: Outcome) -> str:
@@ -251,34 +152,6 @@ def progress_line(done: int, total: int, elapsed: float, outcome: Outcome) -> st
         f"[{bar}] {done}/{total} {time.strftime('%M:%S', time.gmtime(elapsed))}  "
         f"{outcome.student}: {points} in {outcome.seconds:.0f} s{note}"
     )
-
-
-def local(
-    root: Path,
-    db_url: str,
-    students: list[str],
-    workers: int,
-    env: dict[str, str],
-    timeout_s: float,
-    options: tuple[str, ...] = (),
-    limits: budget.Limits | None = None,
-) -> Iterator[tuple[str, Callable[[], Attempt]]]:
-    """Grade ``students`` in warm workers on this machine, each within its budget (``limits``); yield each
-    student, and how to get the attempt, as their worker finishes."""
-    with (
-        tempfile.TemporaryDirectory(prefix="a12-autograde-") as work,
-        warm.Server(Path(work), env) as server,
-        ThreadPoolExecutor(workers) as pool,
-    ):
-        base_db = Path(work) / "gradebook.db"
-        gradebook.worker_base(db_url, base_db)
-        limits = limits or budget.Limits(budget.Budget(), budget.mechanism())
-        grade = functools.partial(
-            grade_student, server, root, base_db=base_db, work=Path(work), timeout_s=timeout_s, options=options
-        )
-        futures = {pool.submit(limits.graded, root, s, env, functools.partial(grade, student=s)): s for s in students}
-        for future in as_completed(futures):
-            yield futures[future], future.result
 
 
 def autograde(
@@ -304,8 +177,8 @@ def autograde(
     run several times slower (benchmarks/autograde_speed.py).
     ``scheduler``: the address of a Dask scheduler: grade on its workers instead (``autograder.course.cluster``),
     a submission stopped after its grading ended ``tries`` workers.
-    ``budget_of``: each submission's budget (default: ``c.Budget`` of ``nbgrader_config.py``); the workers
-    that fit the machine's memory by default.
+    ``budget_of``: each submission's budget (default: ``c.Budget`` of ``nbgrader_config.py``), on this machine
+    or on a cluster's workers; on this machine, the workers that fit its memory by default.
     """
     db_url = coursedir.db_url(root)
     if confined and (reason := confine.unavailable()):
@@ -333,7 +206,9 @@ def autograde(
             f"no submission in submitted/<student>/{ASSIGNMENT}/{NOTEBOOK} for: {', '.join(bad)}"
         )
     if not force:
-        chosen = [s for s in chosen if not up_to_date(root, db_url, s)]
+        with gradebook.Writer(db_url) as writer:
+            merged = writer.submitted()
+        chosen = [s for s in chosen if not up_to_date(root, merged, s)]
     if not chosen:
         progress("nothing to autograde: every submission is autograded (pass --force to grade again)")
         return []
@@ -343,7 +218,7 @@ def autograde(
     if scheduler:
         from autograder.course import cluster  # Dask only where it is used
 
-        finished = cluster.graded(root, db_url, chosen, scheduler, timeout_s, tries, progress, options)
+        finished = cluster.graded(root, db_url, chosen, scheduler, timeout_s, tries, progress, options, budget_of)
     else:
         limits, workers = budget.plan(budget_of, workers, os.cpu_count() or 1, len(chosen), progress)
         threads = threads or max(1, (os.cpu_count() or 1) // workers)
@@ -358,15 +233,29 @@ def autograde(
             f"autograding {len(chosen)} submission{'s' * (len(chosen) > 1)} with {workers} worker"
             f"{'s' * (workers > 1)} ({threads} CPU thread{'s' * (threads > 1)} each), at most {timeout_s:g} s each"
         )
-        finished = local(root, db_url, chosen, workers, worker_env(threads, mnist_root), timeout_s, options, limits)
-    outcomes, start = [], time.monotonic()
-    for student, attempt in finished:
-        try:
-            outcome = record(root, db_url, student, attempt())
-        except Exception as error:  # one student's failure never stops the batch
-            outcome = Outcome(student, "not graded", None, 0, 0, f"{type(error).__name__}: {error}")
-        outcomes.append(outcome)
-        progress(progress_line(len(outcomes), len(chosen), time.monotonic() - start, outcome))
+        finished = pool.graded(
+            root, db_url, chosen, workers, job.worker_env(threads, mnist_root), timeout_s, options, limits
+        )
+    outcomes, start, shown = [], time.monotonic(), 0.0
+    with gradebook.Writer(db_url) as writer:
+        for ready in finished:
+            attempts = []
+            for student, attempt in ready:
+                try:
+                    attempts.append((student, attempt()))
+                except Exception as error:  # one student's failure never stops the batch
+                    outcomes.append(Outcome(student, "not graded", None, 0, 0, f"{type(error).__name__}: {error}"))
+            outcomes += record(root, writer, attempts)
+            for number, outcome in enumerate(outcomes[len(outcomes) - len(ready) :], len(outcomes) - len(ready) + 1):
+                elapsed = time.monotonic() - start
+                if (
+                    len(chosen) <= PER_SUBMISSION
+                    or outcome.problem
+                    or elapsed - shown >= EVERY_S
+                    or number == len(chosen)
+                ):
+                    progress(progress_line(number, len(chosen), elapsed, outcome))
+                    shown = elapsed
     return sorted(outcomes, key=lambda o: o.student)
 
 

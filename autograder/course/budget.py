@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 import psutil
 from traitlets import Integer
@@ -37,9 +37,6 @@ from traitlets.config import Configurable
 from autograder.course.confine import FILES_ENV
 from autograder.course.coursedir import CourseError, course_config
 from autograder.limits import FILES_BYTES, MEMORY_BYTES, NOTEBOOK_BYTES, PROCESSES, RESERVED_BYTES
-
-if TYPE_CHECKING:
-    from autograder.course.autograde import Attempt
 
 CGROUP_ENV = "A12_CGROUP"  # the submission's cgroup.procs files (os.pathsep between them), for ``join``
 NOTES = "a12_notes"  # notebook metadata: notes on the notebook for a12 autograde's report (plugins.slips)
@@ -306,6 +303,17 @@ def sweep(kind: str) -> None:
                 Cgroup(2 if kind == "cgroup v2" else 1, {"left": folder}).remove()
 
 
+class Graded(Protocol):
+    """What ``Limits.graded`` needs of a grading's result (``job.Attempt``; not imported: ``job`` is above
+    this module, through ``warm``)."""
+
+    problem: str
+    log: Path
+
+
+A = TypeVar("A", bound=Graded)
+
+
 @dataclass(frozen=True)
 class Limits:
     """A batch's budget per submission, and how it is enforced (``mechanism``)."""
@@ -313,7 +321,7 @@ class Limits:
     budget: Budget
     kind: str
 
-    def graded(self, root: Path, student: str, env: dict[str, str], grade: Callable[..., "Attempt"]) -> "Attempt":
+    def graded(self, root: Path, student: str, env: dict[str, str], grade: Callable[..., A]) -> A:
         """``grade(env=...)`` within the student's budget; the notes of the budgets it reached are added to
         the attempt's problem, and the cgroup is removed."""
         env = dict(env, **{FILES_ENV: str(self.budget.files_bytes)})

@@ -5,16 +5,18 @@ The instructor's machine sends every task what it needs as bytes: the submission
 source folder, whose notebook holds the grading rules shown to graders, and the assignment's
 definition in a new SQLite gradebook). No file system is shared. On a worker the task
 (``grade_task``) autogrades the submission in a private scratch course exactly as ``a12 autograde``
-does on one machine (``autograde.grade_student``), and returns plain data (``Graded``): the autograded
-files, the log, and the worker's SQLite gradebook.
+does on one machine (``job.grade_within``: within the submission's budget, a memory+pids cgroup on
+the worker's machine or rlimits, ``autograder.course.budget``), and returns plain data (``Graded``):
+the autograded files, the log, and the worker's SQLite gradebook.
 The instructor's machine merges each student as their task finishes, in this process only, as on
 one machine (``autograde.record``).
 
 Each worker is set up once by a worker plugin (``WarmWorker``, registered by ``a12 autograde``):
 MNIST where the notebooks read it (``MNIST_ROOT``, by default ``~/.cache/a12/data``) and a warm
 server (``autograder.course.warm``) whose notebooks share out the cores among the worker's threads
-(``A12_THREADS`` sets their CPU threads instead). A worker needs only the course package installed:
-``dask worker tcp://SCHEDULER:8786 --nthreads C`` grades C submissions at once.
+(``A12_THREADS`` sets their CPU threads instead), and how budgets are enforced on its machine
+(``budget.mechanism``; the cgroups a killed worker left are swept). A worker needs only the course
+package installed: ``dask worker tcp://SCHEDULER:8786 --nthreads C`` grades C submissions at once.
 
 Faults: Dask's scheduler runs the tasks of a worker that dies on another worker. A submission
 whose task was running on ``tries`` workers that died (a poison submission) is stopped there, and
@@ -39,7 +41,7 @@ from pathlib import Path
 from distributed import Client, KilledWorker, WorkerPlugin, as_completed, get_worker
 
 from autograder import ASSIGNMENT, NOTEBOOK
-from autograder.course import autograde, gradebook, mnist, warm
+from autograder.course import budget, gradebook, job, mnist, warm
 from autograder.course.coursedir import CourseError
 
 PLUGIN = "a12-warm-worker"
@@ -62,7 +64,8 @@ class Graded:
 
 
 class WarmWorker(WorkerPlugin):
-    """Sets up a Dask worker once: MNIST, and a warm server in the workers' environment. The worker
+    """Sets up a Dask worker once: MNIST, a warm server in the workers' environment, and how budgets are
+    enforced here (``budget_kind``: "cgroup v2", "cgroup v1" or "rlimits"). The worker
     keeps them for later batches (``idempotent``: registering it again changes nothing)."""
 
     idempotent = True
@@ -78,11 +81,14 @@ class WarmWorker(WorkerPlugin):
         if not mnist.has_mnist(mnist_root):
             print(mnist.ensure_mnist(mnist_root), flush=True)
         threads = int(os.environ.get("A12_THREADS") or max(1, (os.cpu_count() or 1) // worker.state.nthreads))
-        self.env = autograde.worker_env(threads, mnist_root)
+        self.env = job.worker_env(threads, mnist_root)
         for name in DASK_ONLY:
             self.env.pop(name, None)
         if self.warnings:
             self.env["PYTHONWARNINGS"] = self.warnings
+        self.budget_kind = budget.mechanism()
+        if self.budget_kind != "rlimits":
+            budget.sweep(self.budget_kind)  # cgroups of a worker that was killed
         self.server = warm.Server(self.folder, self.env)
 
     def teardown(self, worker) -> None:
@@ -103,6 +109,16 @@ def release_data(root: Path, db_url: str, folder: Path) -> dict[str, bytes]:
     return files
 
 
+def budget_values(budget_of: budget.Budget) -> dict[str, int]:
+    """A submission's budget as plain data for a task (``c.Budget``'s traits)."""
+    return {name: getattr(budget_of, name) for name in budget.Budget.class_trait_names(config=True)}
+
+
+def budget_kind(dask_worker) -> str:
+    """On a worker (``Client.run``): how budgets are enforced there."""
+    return dask_worker.plugins[PLUGIN].budget_kind
+
+
 def grade_task(
     student: str,
     notebook: bytes,
@@ -110,9 +126,12 @@ def grade_task(
     release: dict[str, bytes],
     timeout_s: float,
     options: tuple[str, ...] = (),
+    budget_of: dict[str, int] | None = None,
 ) -> Graded:
-    """On a worker: autograde one submission in a scratch course made from ``release``."""
+    """On a worker: autograde one submission in a scratch course made from ``release``, within its budget
+    (``budget_of``: ``budget_values``; by default ``c.Budget``'s defaults)."""
     warm_worker = get_worker().plugins[PLUGIN]
+    limits = budget.Limits(budget.Budget(**(budget_of or {})), warm_worker.budget_kind)
     with tempfile.TemporaryDirectory(prefix=f"a12-{student}-") as scratch:
         root, work = Path(scratch) / "course", Path(scratch) / "work"
         work.mkdir()
@@ -125,8 +144,8 @@ def grade_task(
         (submitted / NOTEBOOK).write_bytes(notebook)
         if timestamp is not None:
             (submitted / "timestamp.txt").write_bytes(timestamp)
-        attempt = autograde.grade_student(
-            warm_worker.server, root, student, work / BASE_DB, work, warm_worker.env, timeout_s, options
+        attempt = job.grade_within(
+            limits, warm_worker.server, root, student, work / BASE_DB, work, warm_worker.env, timeout_s, options
         )
         done = attempt.fallback or attempt.run
         graded = root / "autograded" / student / ASSIGNMENT
@@ -139,7 +158,7 @@ def grade_task(
         )
 
 
-def attempt_of(root: Path, student: str, graded: Graded, work: Path) -> autograde.Attempt:
+def attempt_of(root: Path, student: str, graded: Graded, work: Path) -> job.Attempt:
     """A task's result put in place on the instructor's machine: the autograded files, log and gradebook."""
     log = root / ".a12" / "logs" / f"{student}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -153,11 +172,11 @@ def attempt_of(root: Path, student: str, graded: Graded, work: Path) -> autograd
     db = work / f"{student}.db"
     if graded.db is not None:
         db.write_bytes(graded.db)
-    runs = [autograde.NbgraderRun(code, seconds, db) for code, seconds in graded.runs]
-    return autograde.Attempt(runs[0] if runs else None, runs[1] if len(runs) > 1 else None, graded.problem, log)
+    runs = [job.NbgraderRun(code, seconds, db) for code, seconds in graded.runs]
+    return job.Attempt(runs[0] if runs else None, runs[1] if len(runs) > 1 else None, graded.problem, log)
 
 
-def result(root: Path, student: str, future, work: Path, tries: int) -> autograde.Attempt:
+def result(root: Path, student: str, future, work: Path, tries: int) -> job.Attempt:
     """The attempt of a finished task; a poison submission's says why it was stopped."""
     try:
         return attempt_of(root, student, future.result(), work)
@@ -166,7 +185,7 @@ def result(root: Path, student: str, future, work: Path, tries: int) -> autograd
         log = root / ".a12" / "logs" / f"{student}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(problem + "\n")
-        return autograde.Attempt(None, None, problem, log)
+        return job.Attempt(None, None, problem, log)
 
 
 def graded(
@@ -178,10 +197,12 @@ def graded(
     tries: int,
     progress: Callable[[str], None],
     options: tuple[str, ...] = (),
-) -> Iterator[tuple[str, Callable[[], autograde.Attempt]]]:
-    """Grade ``students`` on the cluster at ``scheduler``; yield each student, and how to get the attempt
-    in place, as their task finishes. Two tasks per worker thread wait on the scheduler at a time
-    (a task holds a submission and the release data)."""
+    budget_of: budget.Budget | None = None,
+) -> job.Finished:
+    """Grade ``students`` on the cluster at ``scheduler``, each within its budget (``budget_of``, by default
+    ``c.Budget``'s defaults; each worker's machine enforces it); yield the students whose tasks finished
+    since the last yield, each with how to get the attempt in place. Two tasks per worker thread wait on the
+    scheduler at a time (a task holds a submission and the release data)."""
 
     def allow_failures(count: int, dask_scheduler=None) -> None:  # runs on the scheduler (pickled by value)
         dask_scheduler.allowed_failures = count
@@ -195,10 +216,14 @@ def graded(
         client.run_on_scheduler(allow_failures, tries - 1)
         release = release_data(root, db_url, Path(work))  # in each task: nothing to lose when a worker dies
         threads = sum(client.nthreads().values())
+        budget_of = budget_of or budget.Budget()
+        values = budget_values(budget_of)
+        kinds = sorted(set(client.run(budget_kind).values()))
         progress(
             f"autograding {len(students)} submission{'s' * (len(students) > 1)} on the Dask cluster at "
             f"{scheduler} ({len(client.nthreads())} workers, {threads} threads), at most {timeout_s:g} s each, "
-            f"{tries} tries"
+            f"{tries} tries; {budget.size_text(budget_of.memory_bytes)} of memory per submission, budgets by "
+            + " or ".join(kinds)
         )
         waiting, running, finished = iter(students), {}, as_completed()
 
@@ -214,6 +239,7 @@ def graded(
                     release,
                     timeout_s,
                     options,
+                    values,
                     key=f"a12-autograde-{student}-{uuid.uuid4().hex}",
                 )
                 running[future.key] = student
@@ -221,11 +247,16 @@ def graded(
 
         for _ in range(max(2, 2 * threads)):
             submit()
-        for future in finished:
-            submit()
-            student = running.pop(future.key)
-            yield student, partial(result, root, student, future, Path(work), tries)
-            future.release()
+        for batch in finished.batches():
+            for _ in batch:
+                submit()
+            students = [running.pop(future.key) for future in batch]
+            yield [
+                (student, partial(result, root, student, future, Path(work), tries))
+                for student, future in zip(students, batch)
+            ]
+            for future in batch:
+                future.release()
 
 
 @contextmanager

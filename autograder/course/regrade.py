@@ -15,10 +15,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 
 from autograder import ASSIGNMENT, NOTEBOOK
 from autograder.course import confine
+from autograder.course.gradebook import Writer
 from autograder.course.plugins.independent import run_grader
 from autograder.limits import CHECK_CPU_S, CHECKS_S, GRADER_S
 from autograder.report import Report
@@ -72,18 +73,15 @@ def submissions(root: Path, students: list[str] | None = None) -> dict[str, Path
     return {name: folder / name / ASSIGNMENT / NOTEBOOK for name in students}
 
 
-def compare(gradebook: Gradebook, student: str, report: Report) -> list[Difference]:
-    """The items whose auto score in the gradebook differs from ``report`` (missing counts as different)."""
-    notebook = Path(NOTEBOOK).stem
+def compare(scores: dict[str, tuple[float | None, float | None]], student: str, report: Report) -> list[Difference]:
+    """The items whose score in the gradebook (``scores``: grade cell -> (auto, manual), ``Writer.scores``)
+    differs from ``report`` (missing counts as different)."""
     differences = []
     for result in report.results:
-        try:
-            grade = gradebook.find_grade(RUBRIC[result.item].grade_cell, notebook, ASSIGNMENT, student)
-            score, manual = (grade.manual_score, True) if grade.manual_score is not None else (grade.auto_score, False)
-        except MissingEntry:
-            score, manual = None, False
+        auto, manual = scores.get(RUBRIC[result.item].grade_cell, (None, None))
+        score, is_manual = (manual, True) if manual is not None else (auto, False)
         if score is None or abs(score - result.points) > 1e-9:
-            differences.append(Difference(student, result.item, score, result.points, result.reasons, manual))
+            differences.append(Difference(student, result.item, score, result.points, result.reasons, is_manual))
     return differences
 
 
@@ -106,13 +104,13 @@ def regrade(
     for number, (student, notebook) in enumerate(notebooks.items(), 1):
         progress(f"[{number}/{len(notebooks)}] {student}")
         reports[student] = grade_in_fresh_process(notebook)
+    with Writer(db_url) as writer:
+        scores = writer.scores(list(reports))  # students never autograded have none: nothing to compare with
     with Gradebook(db_url) as gradebook:
         for student, report in reports.items():
-            try:
-                gradebook.find_submission(ASSIGNMENT, student)
-            except MissingEntry:
-                continue  # never autograded: nothing to compare with
-            found = compare(gradebook, student, report)
+            if student not in scores:
+                continue
+            found = compare(scores[student], student, report)
             differences += found
             if write and found:
                 apply(gradebook, found)
