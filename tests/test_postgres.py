@@ -136,9 +136,11 @@ def test_two_graders_in_formgrader_and_merges_at_once_lose_nothing(demo_course, 
         grading.set()
         merges = pool.submit(merge_while_grading)
         graders = [pool.submit(grade, ta1, "mia", 1.0), pool.submit(grade, ta2, "noah", 0.5)]
-        for grader in graders:
-            grader.result(timeout=300)
-        grading.clear()
+        try:
+            for grader in graders:
+                grader.result(timeout=300)
+        finally:  # a grader that fails stops the merges too, so the pool can close and the failure shows
+            grading.clear()
         assert merges.result(timeout=300) >= 5  # merges came between the graders' scores
     with Gradebook(url) as gb:
         for student, score in (("mia", 1.0), ("noah", 0.5)):
