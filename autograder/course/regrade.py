@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import ASSIGNMENT, NOTEBOOK
 from autograder.course import confine
@@ -104,9 +104,12 @@ def regrade(
     for number, (student, notebook) in enumerate(notebooks.items(), 1):
         progress(f"[{number}/{len(notebooks)}] {student}")
         reports[student] = grade_in_fresh_process(notebook)
-    with Writer(db_url) as writer:
-        scores = writer.scores(list(reports))  # students never autograded have none: nothing to compare with
-    with Gradebook(db_url) as gradebook:
+    with Gradebook(db_url) as gradebook:  # nbgrader makes the tables of a gradebook that has none yet
+        try:
+            with Writer(db_url) as writer:
+                scores = writer.scores(list(reports))  # students never autograded have none: nothing to compare
+        except MissingEntry:  # the assignment itself was never autograded
+            scores = {}
         for student, report in reports.items():
             if student not in scores:
                 continue
