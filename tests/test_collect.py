@@ -7,9 +7,12 @@ import zipfile
 from datetime import UTC, datetime
 
 import pytest
+from nbgrader.api import Gradebook
 
 from autograder.course.collect import MAX_NOTEBOOK_BYTES, CollectError, collect
 from autograder.course.coursedir import UsageError
+
+from .conftest import new_gradebook
 
 NOTEBOOK = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
 
@@ -53,6 +56,20 @@ def test_a_canvas_zip_late_submissions_included_with_their_times(course):
     assert (submitted(course, "bobby").parent / "timestamp.txt").read_text() == local.strftime(
         "%Y-%m-%d %H:%M:%S UTC\n"
     )
+
+
+def test_canvas_user_ids_are_kept_for_new_and_known_students(course):
+    url = new_gradebook(course / "gradebook.db")
+    with Gradebook(url) as gb:
+        gb.add_student("doejane", first_name="Jane", last_name="Doe", lms_user_id="old")
+    collect(
+        course,
+        canvas_zip(course / "canvas.zip", ["doejane_11_22_assignment12.ipynb", "roeric_12_23_x.ipynb"]),
+        names="canvas",
+    )
+    with Gradebook(url) as gb:
+        students = {s.id: (s.lms_user_id, s.first_name, s.last_name) for s in gb.students}
+    assert students == {"doejane": ("11", "Jane", "Doe"), "roeric": ("12", None, None)}
 
 
 def test_times_from_a_csv_replace_the_zip_times(course):

@@ -27,14 +27,13 @@ import re
 import struct
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from nbgrader.api import Gradebook
-
 from autograder import ASSIGNMENT, NOTEBOOK
+from autograder.course import gradebook
 from autograder.course.coursedir import CourseError, UsageError, gradebook_url
 from autograder.course.late import parse_time, timestamp_text
 
@@ -117,9 +116,10 @@ def student_of(name: str, pattern: re.Pattern) -> tuple[str, bool, str | None]:
     return student, bool(groups.get("late")), groups.get("lms_user_id")
 
 
-def notebooks_in(source: Path, refused: list[str] | None = None) -> dict[str, Found]:
+def notebooks_in(source: Path, stack: contextlib.ExitStack, refused: list[str] | None = None) -> dict[str, Found]:
     """The notebooks of a folder or zip, by their path inside it (hidden and checkpoint files left out);
-    a zip's members that cannot be taken are left out with the reason in ``refused``."""
+    a zip's members that cannot be taken are left out with the reason in ``refused``. A zip stays open
+    until ``stack`` closes."""
     refused = [] if refused is None else refused
     if not source.exists():
         raise UsageError(f"{source} does not exist: pass the LMS download (.zip) or a folder of notebooks")
@@ -131,7 +131,7 @@ def notebooks_in(source: Path, refused: list[str] | None = None) -> dict[str, Fo
             if not IGNORED.search(name)
         }
     if zipfile.is_zipfile(source):
-        return _zip_members(source, refused)
+        return _zip_members(source, stack, refused)
     raise UsageError(
         f"{source} is neither a folder nor a zip file: pass the LMS download (.zip) or a folder of notebooks"
     )
@@ -198,12 +198,14 @@ class _FixedNames(io.RawIOBase):
         super().close()
 
 
-def _zip_members(source: Path, refused: list[str]) -> dict[str, Found]:
-    """A zip's notebooks, each opened only when it is read; the unsafe ones in ``refused``."""
-    with _FixedNames(source) as names, zipfile.ZipFile(names) as archive:
-        infos, bad = archive.infolist(), names.bad
+def _zip_members(source: Path, stack: contextlib.ExitStack, refused: list[str]) -> dict[str, Found]:
+    """A zip's notebooks, each read only when it is opened (the zip is read once, and open until
+    ``stack`` closes); the unsafe ones in ``refused``."""
+    names = stack.enter_context(_FixedNames(source))
+    archive = stack.enter_context(zipfile.ZipFile(names))
+    bad = names.bad
     found = {}
-    for info in infos:
+    for info in archive.infolist():
         name = info.filename
         if info.is_dir() or not name.endswith(".ipynb"):
             continue
@@ -219,17 +221,8 @@ def _zip_members(source: Path, refused: list[str]) -> dict[str, Found]:
                 "limit of a notebook"
             )
         else:
-            found[name] = Found(
-                functools.partial(_open_member, source, info), info.file_size, datetime(*info.date_time)
-            )
+            found[name] = Found(functools.partial(archive.open, info), info.file_size, datetime(*info.date_time))
     return found
-
-
-@contextlib.contextmanager
-def _open_member(source: Path, info: zipfile.ZipInfo) -> Iterator[BinaryIO]:
-    """One member of a zip, opened for reading in chunks (the zip itself is opened again each time)."""
-    with _FixedNames(source) as names, zipfile.ZipFile(names) as archive, archive.open(info) as member:
-        yield member
 
 
 def compile_pattern(pattern: str) -> re.Pattern:
@@ -334,43 +327,50 @@ def collect(
         raise UsageError(f"unknown --names {names!r}: choose one of {', '.join(NAMES)}, or give a --pattern")
     compile_pattern(pattern or NAMES[names])  # a wrong --pattern is an error before the download is read
     refused: list[str] = []
-    found = notebooks_in(Path(source), refused)
-    csv_times = read_times(Path(times)) if times is not None else None
-    if not found:
-        raise CollectError(f"no notebooks (.ipynb) in {source}" + "".join(f"\n  refused: {r}" for r in refused))
-    placed = place(list(found), pattern or NAMES[names], found)
-    targets = {p.name: root / "submitted" / p.student / ASSIGNMENT / NOTEBOOK for p in placed}
-    digests = {name: found[name].digest() for name in targets}
-    before = {
-        name: _digest(functools.partial(target.open, "rb")) for name, target in targets.items() if target.exists()
-    }
-    clashes = [f"  {targets[name].relative_to(root)} (from {name})" for name in before if before[name] != digests[name]]
-    if clashes and not force:
-        raise CollectError(
-            "these students already have a different submission:\n"
-            + "\n".join(clashes)
-            + "\nPass --force to replace them. Nothing was collected."
-        )
-    from_lms_zip = pattern is None and names != "plain"
-    lines = [f"refused: {reason}" for reason in refused]
-    for p in placed:
-        target = targets[p.name]
-        state = "unchanged" if before.get(p.name) == digests[p.name] else "replaced" if p.name in before else "new"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if state != "unchanged":
-            found[p.name].copy_to(target)
-        stamp = target.parent / "timestamp.txt"
-        moment = submission_time(p, found[p.name], csv_times, from_lms_zip)
-        if moment is not None:
-            stamp.write_text(timestamp_text(moment) + "\n")
-        elif state == "replaced":
-            stamp.unlink(missing_ok=True)  # the earlier submission's time
-        when = f"  submitted {timestamp_text(moment)}" if moment else ("  submission time unknown" if p.late else "")
-        lines.append(f"{p.student:12} {state:9} <- {p.name}{when}{'  (late, says the LMS)' * p.late}")
-        if p.instead_of:
-            lines.append(f"{'':12} the latest of {len(p.instead_of) + 1} files; not taken: {', '.join(p.instead_of)}")
-    record_lms_ids(root, {p.student: p.lms_user_id for p in placed if p.lms_user_id})
-    return lines
+    with contextlib.ExitStack() as stack:  # the zip, read once
+        found = notebooks_in(Path(source), stack, refused)
+        csv_times = read_times(Path(times)) if times is not None else None
+        if not found:
+            raise CollectError(f"no notebooks (.ipynb) in {source}" + "".join(f"\n  refused: {r}" for r in refused))
+        placed = place(list(found), pattern or NAMES[names], found)
+        targets = {p.name: root / "submitted" / p.student / ASSIGNMENT / NOTEBOOK for p in placed}
+        digests = {name: found[name].digest() for name in targets}
+        before = {
+            name: _digest(functools.partial(target.open, "rb")) for name, target in targets.items() if target.exists()
+        }
+        clashes = [
+            f"  {targets[name].relative_to(root)} (from {name})" for name in before if before[name] != digests[name]
+        ]
+        if clashes and not force:
+            raise CollectError(
+                "these students already have a different submission:\n"
+                + "\n".join(clashes)
+                + "\nPass --force to replace them. Nothing was collected."
+            )
+        from_lms_zip = pattern is None and names != "plain"
+        lines = [f"refused: {reason}" for reason in refused]
+        for p in placed:
+            target = targets[p.name]
+            state = "unchanged" if before.get(p.name) == digests[p.name] else "replaced" if p.name in before else "new"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if state != "unchanged":
+                found[p.name].copy_to(target)
+            stamp = target.parent / "timestamp.txt"
+            moment = submission_time(p, found[p.name], csv_times, from_lms_zip)
+            if moment is not None:
+                stamp.write_text(timestamp_text(moment) + "\n")
+            elif state == "replaced":
+                stamp.unlink(missing_ok=True)  # the earlier submission's time
+            when = (
+                f"  submitted {timestamp_text(moment)}" if moment else ("  submission time unknown" if p.late else "")
+            )
+            lines.append(f"{p.student:12} {state:9} <- {p.name}{when}{'  (late, says the LMS)' * p.late}")
+            if p.instead_of:
+                lines.append(
+                    f"{'':12} the latest of {len(p.instead_of) + 1} files; not taken: {', '.join(p.instead_of)}"
+                )
+        record_lms_ids(root, {p.student: p.lms_user_id for p in placed if p.lms_user_id})
+        return lines
 
 
 def record_lms_ids(root: Path, ids: dict[str, str]) -> None:
@@ -381,6 +381,4 @@ def record_lms_ids(root: Path, ids: dict[str, str]) -> None:
         url = gradebook_url(root)
     except CourseError:  # before `a12 release`: no gradebook yet
         return
-    with Gradebook(url) as gb:
-        for student, lms_user_id in ids.items():
-            gb.update_or_create_student(student, lms_user_id=lms_user_id)
+    gradebook.record_lms_ids(url, ids)

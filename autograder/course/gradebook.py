@@ -390,6 +390,28 @@ def _update_many(db, table, types: dict, assignments: Callable[[dict], dict], ro
         )
 
 
+def record_lms_ids(db_url: str, ids: dict[str, str]) -> None:
+    """Keep the students' LMS user ids (nbgrader's ``lms_user_id``), adding the students not yet in the
+    gradebook as nbgrader's ``update_or_create_student`` does: ``BATCH`` students a transaction."""
+    student = _table("student")
+    engine = create_engine(db_url)
+    try:
+        pairs = list(ids.items())
+        for start in range(0, len(pairs), BATCH):
+            batch = dict(pairs[start : start + BATCH])
+            with engine.begin() as db:
+                known = set(db.scalars(select(student.c.id).where(student.c.id.in_(batch))))
+                if missing := [{"id": s, "lms_user_id": i} for s, i in batch.items() if s not in known]:
+                    _insert(db, student, missing)
+                if known:
+                    db.execute(
+                        update(student).where(student.c.id == bindparam("sid")).values(lms_user_id=bindparam("lms")),
+                        [{"sid": s, "lms": batch[s]} for s in known],
+                    )
+    finally:
+        engine.dispose()
+
+
 def merge_autograde(db_url: str, worker_db_url: str, student: str, assignment: str = ASSIGNMENT) -> float:
     """Copy a student's autograder results from a worker's gradebook; return the auto points."""
     results = read_results(worker_db_url, student, assignment)
