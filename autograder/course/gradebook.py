@@ -228,7 +228,10 @@ class Writer:
                     .join(sa, sa.c.id == sn.c.assignment_id)
                     .join(cell, cell.c.id == grade.c.cell_id)
                     .where(
-                        sa.c.assignment_id == self.assignment_id, sa.c.student_id.in_(students[start : start + BATCH])
+                        sa.c.assignment_id == self.assignment_id,
+                        sa.c.student_id.in_(students[start : start + BATCH]),
+                        sn.c.notebook_id.in_([nb.id for nb in self.notebooks.values()]),
+                        grade.c.cell_id.in_(code),
                     )
                 ):
                     if row.cell_id in code:
@@ -290,7 +293,12 @@ class Writer:
             submissions.update((row["student_id"], row["id"]) for row in rows)
         name_of = {notebook.id: name for name, notebook in self.notebooks.items()}
         owner = {submission: s for s, submission in submissions.items()}
-        found = db.execute(select(sn.c.id, sn.c.assignment_id, sn.c.notebook_id).where(sn.c.assignment_id.in_(owner)))
+        found = db.execute(
+            select(sn.c.id, sn.c.assignment_id, sn.c.notebook_id).where(
+                sn.c.notebook_id.in_(list(name_of)),
+                sn.c.assignment_id.in_(list(owner)),  # nbgrader's index: (notebook, submission)
+            )
+        )
         ids = {(owner[row.assignment_id], name_of[row.notebook_id]): row.id for row in found}
         rows = [
             {"id": uuid4().hex, "assignment_id": submissions[s], "notebook_id": notebook.id, "flagged": False}
@@ -358,8 +366,11 @@ class Writer:
     def _add_rows(self, db, table, ids: dict, cells: str, merged: dict, fields: Callable[[object], dict]) -> set:
         """Add the grade or comment rows that the submitted notebooks ``ids`` lack (as nbgrader's
         ``add_submission``: one for each of the notebook's ``cells``), with the merged values; return their keys."""
-        found = db.execute(
-            select(table.c.notebook_id, table.c.cell_id).where(table.c.notebook_id.in_(list(ids.values())))
+        cell_ids = {cell_id for notebook in self.notebooks.values() for cell_id in getattr(notebook, cells).values()}
+        found = db.execute(  # by nbgrader's index on (cell, notebook): a look-up, not a scan of every student's rows
+            select(table.c.notebook_id, table.c.cell_id).where(
+                table.c.cell_id.in_(cell_ids), table.c.notebook_id.in_(list(ids.values()))
+            )
         )
         existing = set(map(tuple, found))
         rows = {

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Grade, Gradebook, MissingEntry, SubmittedAssignment, SubmittedNotebook
 from nbgrader.plugins import LateSubmissionPlugin
+from sqlalchemy import select
 
 from autograder import ASSIGNMENT, NOTEBOOK
 from autograder.course.coursedir import CourseError
@@ -167,38 +168,61 @@ def read(
             ),
             key=lambda i: (tuple(int(n) for n in i.section.split(".")), i.item),
         )
-        by_grade_id = {item.grade_id: item.item for item in items}
+        item_of_cell = {c.id: item_of(c.name) for c in notebook.grade_cells}
+        due = gb.find_assignment(assignment).duedate
+        # Three queries for the whole class, each on one of nbgrader's unique indexes (its ORM loads a
+        # student's grades by notebook alone, which no index serves: a scan of every grade per student).
+        sa, sn, grade = SubmittedAssignment, SubmittedNotebook, Grade
+        submissions = {
+            row.id: row
+            for row in gb.db.execute(
+                select(sa.id, sa.student_id, sa.timestamp, sa.extension).where(
+                    sa.assignment_id == notebook.assignment_id
+                )
+            )
+        }
+        owner = {}  # submitted notebook -> submission
+        flagged: dict[str, bool] = {}
+        for row in gb.db.execute(select(sn.id, sn.assignment_id, sn.flagged).where(sn.notebook_id == notebook.id)):
+            if row.assignment_id in submissions:
+                owner[row.id] = row.assignment_id
+                flagged[row.assignment_id] = flagged.get(row.assignment_id, False) or bool(row.flagged)
+        points: dict[str, dict[str, float | None]] = {submission: {} for submission in submissions}
+        for row in gb.db.execute(
+            select(
+                grade.notebook_id, grade.cell_id, grade.auto_score, grade.manual_score, grade.needs_manual_grade
+            ).where(grade.cell_id.in_(list(item_of_cell)))
+        ):
+            if row.notebook_id in owner:
+                score = row.manual_score if row.manual_score is not None else row.auto_score
+                points[owner[row.notebook_id]][item_of_cell[row.cell_id]] = score if _is_graded(row) else None
+        by_student = {row.student_id: row for row in submissions.values()}
         rows = []
         for student in sorted(gb.students, key=lambda s: s.id):
             person = dict(
                 lms_user_id=student.lms_user_id, name=", ".join(n for n in (student.last_name, student.first_name) if n)
             )
-            try:
-                submission = gb.find_submission(assignment, student.id)
-            except MissingEntry:
+            submission = by_student.get(student.id)
+            if submission is None:
                 rows.append(Row(student.id, {}, submitted=False, **person))
                 continue
-            points: dict[str, float | None] = {}
-            flagged = False
-            for submitted in submission.notebooks:
-                flagged = flagged or bool(submitted.flagged)
-                for grade in submitted.grades:
-                    points[by_grade_id[grade.name]] = grade.score if _is_graded(grade) else None
-            notes = autograding_notes(root, student.id, assignment) if root else []
+            duedate = due + submission.extension if due is not None and submission.extension is not None else due
+            seconds_late = 0.0  # as nbgrader's total_seconds_late
+            if submission.timestamp is not None and duedate is not None:
+                seconds_late = max(0.0, (submission.timestamp - duedate).total_seconds())
             rows.append(
                 Row(
                     student.id,
-                    points,
-                    flagged=flagged,
-                    notes=notes,
+                    points[submission.id],
+                    flagged=flagged.get(submission.id, False),
+                    notes=autograding_notes(root, student.id, assignment) if root else [],
                     timestamp=submission.timestamp,
-                    duedate=submission.duedate,
-                    seconds_late=submission.total_seconds_late,
+                    duedate=duedate,
+                    seconds_late=seconds_late,
                     **person,
                 )
             )
-        duedate = gb.find_assignment(assignment).duedate
-    return ScoreSheet(items, rows, duedate, late_plugin)
+    return ScoreSheet(items, rows, due, late_plugin)
 
 
 def cell(points: float | None) -> str:
