@@ -276,3 +276,22 @@ def test_a_background_run_is_detached_and_writes_its_output_to_the_run_folder(tm
     while "--checkpoint-minutes" not in output.read_text() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert "--checkpoint-minutes" in output.read_text()
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="this kernel has no autogroups")
+def test_a_niced_background_run_stays_behind_other_work(tmp_path):
+    """Its new session's scheduling group gets the niceness of the command that started it."""
+    started = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys; from pathlib import Path; from autograder.course import solution_run; os.nice(7); "
+            "pid, _ = solution_run.start_in_background(['run-solution', '--help'], Path(sys.argv[1])); "
+            "print(Path(f'/proc/{pid}/autogroup').read_text())",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert started.stdout.split()[-2:] == ["nice", "7"], started.stdout

@@ -155,7 +155,19 @@ def start_in_background(argv: list[str], folder: Path) -> tuple[int, Path]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    _keep_niceness(process.pid)
     return process.pid, output
+
+
+def _keep_niceness(pid: int) -> None:
+    """Give the new session's scheduling group this process's niceness. Linux puts each session in a
+    group of its own (autogroup) that shares the CPU equally with the others whatever its processes'
+    niceness, so without this, `nice -n 19 a12 run-solution --background` took a full core from
+    the work beside it."""
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(str(os.nice(0)))
+    except OSError:  # no autogroups in this kernel (or not Linux): niceness alone applies
+        pass
 
 
 def _source_digest(nb: nbformat.NotebookNode) -> str:
