@@ -63,10 +63,6 @@ def in_release_folder(tmp_path, notebook) -> str:
     return shutil.copy(notebook, folder / "assignment12.ipynb")
 
 
-def test_nbgrader_validate_passes_the_solution(tmp_path, quick_env):
-    assert "Success! Your notebook passes all the tests." in validate(in_release_folder(tmp_path, SOLUTION), quick_env)
-
-
 def test_nbgrader_validate_reports_the_blank_release(tmp_path, quick_env):
     output = validate(in_release_folder(tmp_path, RELEASE), quick_env)
     assert "VALIDATION FAILED" in output and "You did not provide a response" in output
@@ -98,8 +94,10 @@ def test_autograde_reference_13_and_blank_0(course, quick_env):
 
 
 def test_validate_of_the_solution_succeeds_on_a_busy_machine_with_the_shipped_config(tmp_path, mnist_root):
-    """A student's Validate: in the release folder (its nbgrader_config.py), DDPM_QUICK=0 set, and two
-    processes keeping the CPU busy beside it. Quick mode must still be on, and no cell hit the time limit."""
+    """A student's Validate of the solution: in the release folder (its nbgrader_config.py), DDPM_QUICK=0
+    set, and two processes keeping the CPU busy beside it. Quick mode must still be on, and no cell hit
+    the time limit. (The same Validate on a quiet machine with DDPM_QUICK=1 is the easier case: it is
+    not run again.)"""
     notebook = in_release_folder(tmp_path, SOLUTION)
     env = dict(coursedir.nbgrader_env(), MNIST_ROOT=str(mnist_root), DDPM_QUICK="0")
     env.pop("PYTHONWARNINGS", None)  # the shipped config keeps warnings out of the kernel
