@@ -2,6 +2,7 @@
 release gives nothing away."""
 
 import json
+import os
 import re
 
 import nbformat
@@ -88,8 +89,12 @@ def test_release_ships_the_requirements():
         assert re.search(rf"^{package}\b", requirements, re.M)
 
 
-def test_release_ships_a_validate_config_with_the_course_cell_timeout():
-    """Students' Validate gets the per-cell time limit that grading has, not nbgrader's 30 s."""
+def test_release_ships_a_validate_config_with_the_course_cell_timeout(monkeypatch):
+    """Students' Validate gets the per-cell time limit that grading has, not nbgrader's 30 s, and a kernel
+    whose threads wait by sleeping (``python -m benchmarks.validate_time`` measures why)."""
+    monkeypatch.setenv("OMP_WAIT_POLICY", "")  # (undone after the test, whatever the config sets)
+    monkeypatch.delenv("OMP_WAIT_POLICY")
     student = coursedir.course_config(RELEASE.parent)
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
     assert student.Execute.timeout == coursedir.course_config(ROOT).Execute.timeout >= 300
     assert "jupyter lab" in (RELEASE.parent / "README.md").read_text()

@@ -13,3 +13,6 @@ c.Execute.timeout = 300
 
 # Validate counts anything on stderr, such as a library's warning, as a failure: keep warnings out of the kernel.
 os.environ.setdefault("PYTHONWARNINGS", "ignore")
+# PyTorch's CPU threads wait for each other by sleeping, not by spinning: on a busy machine (other programs
+# using every core), spinning threads made the sampling cells many times slower and Validate failed.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
