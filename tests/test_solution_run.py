@@ -75,15 +75,18 @@ def test_the_committed_solution_reports_the_score_sheets_losses():
     assert solution_run.check(run) == []
 
 
-def test_run_solution_runs_in_the_chosen_mode_and_saves_the_outputs(tmp_path):
+def test_run_solution_runs_in_the_chosen_mode_and_saves_the_outputs(tmp_path, monkeypatch):
     """A real kernel runs a small stand-in for the solution: the real mode cell, training cells that print
-    and show a progress bar, which is not saved."""
+    and show a progress bar, which is not saved. Its threads wait by sleeping (OMP_WAIT_POLICY)."""
+    monkeypatch.setenv("OMP_WAIT_POLICY", "")  # unset while it runs, as it was before
+    monkeypatch.delenv("OMP_WAIT_POLICY")
     cells = {
         cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in nbformat.read(SOLUTION, as_version=4).cells
     }
     trains = (
         "%matplotlib inline\nimport os, matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()\n"
-        "print(f'training loss 0.05, validation loss 0.04 (MNIST_ROOT={os.environ[\"MNIST_ROOT\"]})')\n"
+        "print(f'training loss 0.05, validation loss 0.04 (MNIST_ROOT={os.environ[\"MNIST_ROOT\"]}, '\n"
+        "      f'OMP_WAIT_POLICY={os.environ.get(\"OMP_WAIT_POLICY\")})')\n"
         "print('10.0 examples/sec on cpu')\n"
         "for _ in progress(range(3)): pass"
     )
@@ -103,7 +106,7 @@ def test_run_solution_runs_in_the_chosen_mode_and_saves_the_outputs(tmp_path):
     assert set(run.reports) == set(solution_run.SCORE_SHEET)
     saved = nbformat.read(notebook, as_version=4)
     assert solution_run.read_run(saved) == run and "minutes" in saved.metadata["a12_solution_run"]
-    assert f"MNIST_ROOT={tmp_path / 'mnist'}" in saved.cells[2].outputs[1].text
+    assert f"MNIST_ROOT={tmp_path / 'mnist'}, OMP_WAIT_POLICY=PASSIVE" in saved.cells[2].outputs[1].text
     assert "image/png" in saved.cells[2].outputs[0].data and len(saved.cells[2].outputs) == 2
     assert "device: cpu; a full run takes about 3 hours" in saved.cells[1].outputs[0].text
     assert [line.split(" (")[0] for line in lines] == [

@@ -245,6 +245,8 @@ def run_solution(
     an epoch), and resume from what it holds."""
     nb = nbformat.read(notebook, as_version=4)
     env = dict(os.environ, DDPM_QUICK="1" if quick else "0", PYTHONWARNINGS="ignore")
+    # PyTorch's threads wait for each other by sleeping: a spinning thread wastes a niced run's share of the CPU
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if epochs is not None:
         env["DDPM_EPOCHS"] = str(epochs)
     if mnist_root is not None:
