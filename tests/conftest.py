@@ -18,11 +18,26 @@ from .support.paths import RELEASE, ROOT, SOLUTION, SOURCE  # noqa: F401 (the te
 SCREENSHOTS = pytest.StashKey[Path]()
 
 
+# Seconds per test file (setup, call and teardown), for the summary: where a run's time goes.
+MODULE_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    module = report.nodeid.split("::")[0]
+    MODULE_SECONDS[module] = MODULE_SECONDS.get(module, 0.0) + report.duration
+
+
 def pytest_terminal_summary(terminalreporter, config):
     folder = config.stash.get(SCREENSHOTS, None)
     shots = sorted(folder.rglob("*.png")) if folder is not None and folder.is_dir() else []
     if shots:
         terminalreporter.write_line(f"browser test screenshots ({len(shots)}): {folder}")
+    seconds = sorted(MODULE_SECONDS.items(), key=lambda item: -item[1])
+    if seconds:
+        total = sum(s for _, s in seconds)
+        terminalreporter.write_sep("=", "seconds per test file (setup + call + teardown)")
+        for module, s in seconds:
+            terminalreporter.write_line(f"{s:8.1f} s {100 * s / total:5.1f} %  {module}")
 
 
 def nbgrader_cells(path: Path) -> list[dict]:
