@@ -298,3 +298,40 @@ def test_a_niced_background_run_stays_behind_other_work(tmp_path):
         check=True,
     )
     assert started.stdout.split()[-2:] == ["nice", "7"], started.stdout
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="this kernel has no autogroups")
+def test_a_niced_runs_kernel_stays_behind_other_work(tmp_path):
+    """The kernel starts a session of its own: its scheduling group gets the run's niceness too."""
+    mode = next(
+        cell
+        for cell in nbformat.read(SOLUTION, as_version=4).cells
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "quick_mode"
+    )
+    trains = (
+        "print(open('/proc/self/autogroup').read())\n"
+        "print('training loss 0.05, validation loss 0.04')\nprint('10.0 examples/sec on cpu')"
+    )
+    notebook = tmp_path / "assignment12.ipynb"
+    nbformat.write(
+        nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell("import torch\ndevice = torch.device('cpu')"), mode]
+            + [
+                nbformat.v4.new_code_cell(trains, metadata={"nbgrader": {"grade_id": g}})
+                for g in solution_run.SCORE_SHEET
+            ]
+        ),
+        notebook,
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys; from pathlib import Path; from autograder.course import solution_run; os.nice(7); "
+            "solution_run.run_solution(Path(sys.argv[1]), log=lambda line: None)",
+            str(notebook),
+        ],
+        check=True,
+    )
+    printed = nbformat.read(notebook, as_version=4).cells[2].outputs[0].text
+    assert printed.splitlines()[0].split()[-2:] == ["nice", "7"], printed
