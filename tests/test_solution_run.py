@@ -75,14 +75,26 @@ def test_the_committed_solution_reports_the_score_sheets_losses():
     assert solution_run.check(run) == []
 
 
+def stand_in(trains: str) -> nbformat.NotebookNode:
+    """A small stand-in for the solution: a device cell, the real mode cell, and ``trains`` as each training cell."""
+    cells = {
+        cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in nbformat.read(SOLUTION, as_version=4).cells
+    }
+    device = nbformat.v4.new_code_cell("import torch\ndevice = torch.device('cpu')")
+    return nbformat.v4.new_notebook(
+        cells=[device, cells["quick_mode"]]
+        + [
+            nbformat.v4.new_code_cell(trains, metadata={"nbgrader": {"grade_id": grade_id}})
+            for grade_id in solution_run.SCORE_SHEET
+        ]
+    )
+
+
 def test_run_solution_runs_in_the_chosen_mode_and_saves_the_outputs(tmp_path, monkeypatch):
     """A real kernel runs a small stand-in for the solution: the real mode cell, training cells that print
     and show a progress bar, which is not saved. Its threads wait by sleeping (OMP_WAIT_POLICY)."""
     monkeypatch.setenv("OMP_WAIT_POLICY", "")  # unset while it runs, as it was before
     monkeypatch.delenv("OMP_WAIT_POLICY")
-    cells = {
-        cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in nbformat.read(SOLUTION, as_version=4).cells
-    }
     trains = (
         "%matplotlib inline\nimport os, matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()\n"
         "print(f'training loss 0.05, validation loss 0.04 (MNIST_ROOT={os.environ[\"MNIST_ROOT\"]}, '\n"
@@ -90,16 +102,8 @@ def test_run_solution_runs_in_the_chosen_mode_and_saves_the_outputs(tmp_path, mo
         "print('10.0 examples/sec on cpu')\n"
         "for _ in progress(range(3)): pass"
     )
-    device = nbformat.v4.new_code_cell("import torch\ndevice = torch.device('cpu')")
-    nb = nbformat.v4.new_notebook(
-        cells=[device, cells["quick_mode"]]
-        + [
-            nbformat.v4.new_code_cell(trains, metadata={"nbgrader": {"grade_id": grade_id}})
-            for grade_id in solution_run.SCORE_SHEET
-        ]
-    )
     notebook = tmp_path / "assignment12.ipynb"
-    nbformat.write(nb, notebook)
+    nbformat.write(stand_in(trains), notebook)
     lines = []
     run = solution_run.run_solution(notebook, epochs=3, mnist_root=tmp_path / "mnist", log=lines.append)
     assert (run.mode, run.num_train, run.epochs) == ("full", 55000, 3)
@@ -303,26 +307,12 @@ def test_a_niced_background_run_stays_behind_other_work(tmp_path):
 @pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="this kernel has no autogroups")
 def test_a_niced_runs_kernel_stays_behind_other_work(tmp_path):
     """The kernel starts a session of its own: its scheduling group gets the run's niceness too."""
-    mode = next(
-        cell
-        for cell in nbformat.read(SOLUTION, as_version=4).cells
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "quick_mode"
-    )
     trains = (
         "print(open('/proc/self/autogroup').read())\n"
         "print('training loss 0.05, validation loss 0.04')\nprint('10.0 examples/sec on cpu')"
     )
     notebook = tmp_path / "assignment12.ipynb"
-    nbformat.write(
-        nbformat.v4.new_notebook(
-            cells=[nbformat.v4.new_code_cell("import torch\ndevice = torch.device('cpu')"), mode]
-            + [
-                nbformat.v4.new_code_cell(trains, metadata={"nbgrader": {"grade_id": g}})
-                for g in solution_run.SCORE_SHEET
-            ]
-        ),
-        notebook,
-    )
+    nbformat.write(stand_in(trains), notebook)
     subprocess.run(
         [
             sys.executable,

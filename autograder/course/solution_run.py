@@ -209,21 +209,15 @@ class _ProgressClient(NotebookClient):
         reply = await self.async_wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
         if reply is None or reply["content"]["status"] != "ok":
             content = reply["content"] if reply else {}
-            raise RuntimeError(f"the run could not be set up in the kernel: {content.get('evalue', 'no reply')}")
+            raise RuntimeError(f"checkpoints could not be set up in the kernel: {content.get('evalue', 'no reply')}")
 
     async def async_start_new_kernel_client(self):
-        """Start the kernel, then give its session's scheduling group the kernel's niceness: the kernel
-        starts a session of its own, whose group would otherwise take a full core from the work beside it
-        however niced this run is (see ``_keep_niceness``)."""
+        """Start the kernel, then give its session's scheduling group this run's niceness: the kernel starts
+        a session of its own (see ``_keep_niceness``)."""
         client = await super().async_start_new_kernel_client()
-        await self._hidden(
-            "import os as _a12_os\n"
-            "try:\n"
-            "    open('/proc/self/autogroup', 'w').write(str(_a12_os.nice(0)))\n"
-            "except OSError:\n"
-            "    pass\n"
-            "del _a12_os"
-        )
+        pid = getattr(self.km.provisioner, "pid", None)  # jupyter_client's local provisioner: the kernel's process
+        if pid is not None:
+            _keep_niceness(pid)
         return client
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
