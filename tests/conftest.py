@@ -7,15 +7,47 @@ from pathlib import Path
 
 import pytest
 
-from autograder import ASSIGNMENT
-from autograder.course import mnist
-from autograder.grading.submission import Submission, read_submission
+# One CPU thread for every process the tests start: two test processes (pyproject.toml: -n 2) each run
+# kernels, graders and workers, and torch's threads that wait for a busy core cost more than they give
+# (benchmarks/README.md, "Tests, CI and the demo"). Set before torch is imported, and inherited by the kernels.
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[_name] = "1"
 
-from .support import postgres as postgres_server
-from .support.paths import RELEASE, ROOT, SOLUTION, SOURCE  # noqa: F401 (the tests import them from here)
+from autograder import ASSIGNMENT  # noqa: E402
+from autograder.course import mnist  # noqa: E402
+from autograder.grading.submission import Submission, read_submission  # noqa: E402
+
+from .support import postgres as postgres_server  # noqa: E402
+from .support.paths import RELEASE, ROOT, SOLUTION, SOURCE  # noqa: E402, F401 (the tests import them from here)
 
 # Where the browser tests put their screenshots (set by tests/test_browser.py), for the summary.
 SCREENSHOTS = pytest.StashKey[Path]()
+
+
+# The files that take longest (the summary's seconds per file), started first, so that no long file
+# starts last and runs alone at the end while the other test process has nothing left.
+LONGEST_FIRST = (
+    "test_integrity",
+    "test_workflow",
+    "test_hostile",
+    "test_cluster",
+    "test_notebooks",
+    "test_browser",
+    "test_postgres",
+    "test_checks",
+    "test_warm",
+    "test_solution_run",
+    "test_submission",
+    "test_budget",
+    "test_class_scale",
+    "test_late",
+    "test_batch",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: each file's own order is kept
 
 
 # Seconds per test file (setup, call and teardown), for the summary: where a run's time goes.
