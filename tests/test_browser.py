@@ -149,7 +149,7 @@ def test_student_runs_the_setup_and_sees_questions_stubs_and_read_only_cells(pag
     lab_ui.cell(page, quick_mode).scroll_into_view_if_needed()
     shots.take(page, "setup cells ran in quick mode")
     mode, device = states[quick_mode]["output"].strip().splitlines()
-    assert mode == "quick mode: 500 training images, 1 epoch" and device.startswith(
+    assert mode == "quick mode: 128 training images, 1 epoch" and device.startswith(
         "device: cpu; a full run takes about"
     )
     failed_setup = {i: states[i]["output"][-500:] for i in setup if states[i]["errors"]}

@@ -6,7 +6,7 @@ caller that the notebook never has; code could see that and behave well only und
 sampler item (and 12.2c) also runs the student's function once more as nbgrader's run of the
 notebook does, in quick mode:
 
-- the globals of the notebook in quick mode (``QUICK``, 25 diffusion steps, ``beta``/``alpha``/``alpha_bar``
+- the globals of the notebook in quick mode (``QUICK``, 10 diffusion steps, ``beta``/``alpha``/``alpha_bar``
   of that length, the trained models' names bound to the models used);
 - the provided ``UNet``/``UNetConditional``, the very class the namespace's name holds (``__module__``
   ``__main__``), with fixed random weights (``MODEL_SEED``) and no hooks or attributes of its own: its
