@@ -26,19 +26,19 @@ SCREENSHOTS = pytest.StashKey[Path]()
 
 # The files that take longest (the summary's seconds per file), started first, so that no long file
 # starts last and runs alone at the end while the other test process has nothing left.
-LONGEST_FIRST = (
-    "test_integrity",
-    "test_workflow",
+LONGEST_FIRST = (  # benchmarks/README.md, "Tests, CI and the demo": seconds per file on 393ed06
     "test_hostile",
-    "test_cluster",
-    "test_notebooks",
+    "test_workflow",
+    "test_integrity",
     "test_browser",
+    "test_cluster",
     "test_postgres",
+    "test_notebooks",
     "test_checks",
-    "test_warm",
     "test_solution_run",
-    "test_submission",
+    "test_warm",
     "test_budget",
+    "test_submission",
     "test_class_scale",
     "test_late",
     "test_batch",
