@@ -9,6 +9,8 @@ Without Chromium or Playwright these tests are skipped with the reason (``A12_RE
 set by CI, makes that a failure). Deselect them with ``pytest -m "not browser"``.
 """
 
+import base64
+import io
 import json
 import re
 import shutil
@@ -566,3 +568,39 @@ def test_graders_see_hostile_student_work_inert_in_formgrader_and_feedback(
         db.execute("UPDATE grade SET manual_score = 1 WHERE manual_score IS NULL AND auto_score IS NULL")
     outside = audit.suspicious(audit.changes(f"sqlite:///{root / 'gradebook.db'}"))
     assert outside and {c.path for c in outside} == {"other"}
+
+
+def test_a_legitimate_answer_looks_the_same_with_the_sanitizer(page, tmp_path):
+    """The legitimate answer (math, a table, highlighted code) and a plotted figure, rendered by nbconvert's
+    HTML exporter as nbgrader does, with the course's inert rendering and without it: the two screenshots
+    are the same, pixel for pixel."""
+    from matplotlib.figure import Figure
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    from autograder.course.plugins import configure
+
+    plot = Figure(figsize=(2, 2))  # what FIGURE_CELL draws, without pyplot's state
+    plot.add_subplot().plot([0, 1, 2], [0, 1, 4])
+    buffer = io.BytesIO()
+    plot.savefig(buffer, format="png")
+    figure = base64.b64encode(buffer.getvalue()).decode()
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(hostile_pages.LEGITIMATE_ANSWER),
+            nbformat.v4.new_code_cell(
+                hostile_pages.FIGURE_CELL,
+                outputs=[nbformat.v4.new_output("display_data", {"image/png": figure, "text/plain": "<Figure>"})],
+            ),
+        ]
+    )
+    inert = Config()
+    configure(inert)
+    shots, pages = {}, {}
+    for name, config in (("plain", Config()), ("inert", inert)):
+        pages[name], _ = HTMLExporter(config=config).from_notebook_node(nb)
+        (tmp_path / f"{name}.html").write_text(pages[name])
+        page.goto((tmp_path / f"{name}.html").as_uri())
+        shots[name] = page.screenshot(path=tmp_path / f"{name}.png", full_page=True)
+    assert all(part in pages["plain"] for part in ("<table>", 'class="highlight', "data:image/png;base64,"))
+    assert shots["inert"] == shots["plain"], f"the renderings differ: compare plain.png and inert.png in {tmp_path}"
