@@ -44,27 +44,30 @@ HOSTILE_SHELL = {
 GRADING_OUTPUTS = ("autograded", "feedback", ".a12", "gradebook.db")
 
 
-def tree_hash(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
-    """The SHA-256 of every file under ``folder``, but those under the top-level names in ``skip``."""
-    hashes = {}
+def files_under(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, Path]:
+    """Every file under ``folder`` by its relative name, but those under the top-level names in ``skip``
+    and the bytecode caches (Python itself writes them)."""
+    files = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if path.is_file() and relative.parts[0] not in skip and "__pycache__" not in relative.parts:
-            hashes[str(relative)] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return hashes
+            files[str(relative)] = path
+    return files
+
+
+def tree_hash(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """The SHA-256 of every file under ``folder`` (``files_under``)."""
+    return {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files_under(folder, skip).items()}
 
 
 def tree_stat(folder: Path) -> dict[str, tuple[int, ...]]:
-    """Every file under ``folder`` (as ``tree_hash``: not the bytecode caches, which Python itself writes) by
-    its inode, size, mode and change times: a write, rename, chmod or ``os.utime`` sets its change time,
-    which no process can set back, so this sees every change without reading the gigabytes of a Python
-    installation (SHA-256 took 19 s)."""
+    """Every file under ``folder`` (``files_under``) by its inode, size, mode and change times: a write,
+    rename, chmod or ``os.utime`` sets its change time, which no process can set back, so this sees every
+    change without reading the gigabytes of a Python installation (SHA-256 took 19 s)."""
     stats = {}
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if path.is_file() and "__pycache__" not in relative.parts:
-            st = path.lstat()
-            stats[str(relative)] = (st.st_ino, st.st_size, st.st_mode, st.st_mtime_ns, st.st_ctime_ns)
+    for name, path in files_under(folder).items():
+        st = path.lstat()
+        stats[name] = (st.st_ino, st.st_size, st.st_mode, st.st_mtime_ns, st.st_ctime_ns)
     return stats
 
 

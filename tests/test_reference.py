@@ -9,9 +9,9 @@ import torch
 
 from autograder import provided, reference
 from autograder.grading.checks import all_checks, conditional_cells, noising, sampling, training
-from autograder.grading.namespace import student_namespace
+from autograder.grading.namespace import quick_values, student_namespace
 
-from .conftest import SOLUTION, SOURCE, nbgrader_cells
+from .conftest import SOLUTION, SOURCE, cell_source, nbgrader_cells
 
 HELPERS = {"noisy_sample_coefficients", "reverse_step_coefficients"}  # used by the checks, not in the notebook
 
@@ -89,3 +89,15 @@ def test_reference_earns_every_point_and_its_observations_are_as_declared(refere
 def test_schedule_matches_the_score_sheet():
     assert provided.diffusion_steps == 1000
     assert torch.equal(provided.beta, torch.linspace(1e-4, 0.02, 1000))
+
+
+def test_the_graders_quick_mode_is_the_notebooks(monkeypatch):
+    """``namespace.quick_values`` (the globals the checks give a sampler run as nbgrader runs it) are what the
+    notebook's mode and schedule cells set under nbgrader."""
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.delenv("DDPM_EPOCHS", raising=False)
+    ns = {"device": torch.device("cpu"), "torch": torch}
+    for grade_id in ("quick_mode", "noise_schedule"):
+        exec(cell_source(SOURCE, grade_id), ns)
+    for name, value in quick_values().items():
+        assert torch.equal(ns[name], value) if isinstance(value, torch.Tensor) else ns[name] == value, name
